@@ -1,0 +1,79 @@
+using System.Runtime.InteropServices;
+using SwarmLearning.Core.Model;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace SwarmLearning.Core.Merging;
+
+/// <summary>
+/// A weighted mean built one model at a time, for a leader that streams contributions from disk: memory is the
+/// running sum plus the model being added (about twice the model), whatever the number of nodes.
+/// Add models in node-id order to get the same bits as <see cref="WeightedMean"/>.
+/// </summary>
+public sealed class MeanAccumulator
+{
+    private readonly ModelSignature _signature;
+    private readonly double _totalWeight;
+    private readonly float[]?[] _sums;
+    private readonly List<Contribution> _integerParts = [];
+    private readonly HashSet<string> _added = new(StringComparer.Ordinal);
+    private double _addedWeight;
+
+    /// <summary>Starts an accumulation for models of <paramref name="signature"/> whose weights sum to <paramref name="totalWeight"/>.</summary>
+    public MeanAccumulator(ModelSignature signature, double totalWeight)
+    {
+        if (!(totalWeight > 0) || !double.IsFinite(totalWeight))
+        {
+            throw new MergeException($"the total weight of a mean must be positive and finite, not {totalWeight}");
+        }
+        _signature = signature;
+        _totalWeight = totalWeight;
+        _sums = [.. signature.Tensors.Select(t => t.DType.IsFloat() ? new float[Tensor.ByteCount(t.DType, t.Shape) / t.DType.SizeOf()] : null)];
+    }
+
+    /// <summary>Adds one node's model; checks its tensors and values first.</summary>
+    public void Add(Contribution contribution)
+    {
+        if (!_added.Add(contribution.NodeId))
+        {
+            throw new MergeException($"node '{contribution.NodeId}' was already added to this merge");
+        }
+        string? difference = _signature.DescribeDifference(contribution.Model.Signature);
+        if (difference is not null)
+        {
+            throw new MergeException($"node '{contribution.NodeId}': {difference}");
+        }
+        MergeInputs.RequireFinite(contribution);
+        float scale = (float)(contribution.Weight / _totalWeight);
+        for (int t = 0; t < _sums.Length; t++)
+        {
+            if (_sums[t] is { } sum)
+            {
+                var values = MemoryMarshal.Cast<byte, float>(FloatConversion.ToFloat32Bytes(contribution.Model.Tensors[t]).AsSpan());
+                TensorPrimitives.MultiplyAdd(values, scale, sum, sum);
+            }
+        }
+        _addedWeight += contribution.Weight;
+        // Integer buffers are tiny; keep only those (sharing arrays, not copying) for the median at the end.
+        var integers = contribution.Model.Tensors.Where(t => !t.DType.IsFloat());
+        _integerParts.Add(contribution with { Model = new ModelState(integers) });
+    }
+
+    /// <summary>Returns the mean; throws if the weights added do not sum to the total announced.</summary>
+    public ModelState Finish()
+    {
+        if (Math.Abs(_addedWeight - _totalWeight) > 1e-9 * _totalWeight)
+        {
+            throw new MergeException($"the models added weigh {_addedWeight} in all but the merge expected {_totalWeight}: a contribution is missing");
+        }
+        MergeInputs? integerInputs = _integerParts[0].Model.Tensors.Count > 0 ? MergeInputs.Validate(_integerParts, false) : null;
+        var tensors = new List<Tensor>();
+        for (int t = 0, i = 0; t < _sums.Length; t++)
+        {
+            var spec = _signature.Tensors[t];
+            tensors.Add(_sums[t] is { } sum
+                ? FloatConversion.FromFloat32(spec.Name, spec.DType, spec.Shape, sum)
+                : IntegerMedian.Merge(integerInputs!, i++));
+        }
+        return new ModelState(tensors);
+    }
+}
