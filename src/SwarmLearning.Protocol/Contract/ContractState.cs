@@ -1,0 +1,112 @@
+using System.Collections.Immutable;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Model;
+
+namespace SwarmLearning.Protocol.Contract;
+
+/// <summary>Where a node stands in a contract.</summary>
+public enum NodeStatus
+{
+    /// <summary>Training its epochs and syncing.</summary>
+    Training,
+    /// <summary>Done with its epochs; still checking in by its train-end policy until the contract completes.</summary>
+    Finished,
+    /// <summary>Left or removed; does not count as active.</summary>
+    Left,
+}
+
+/// <summary>The phase of the current round.</summary>
+public enum RoundPhase
+{
+    /// <summary>Taking check-ins until quorum plus the wait window (or everyone) is reached.</summary>
+    Collecting,
+    /// <summary>Participants fixed; the leader merges and publishes.</summary>
+    Merging,
+}
+
+/// <summary>A node as the contract knows it.</summary>
+public sealed record NodeRecord(
+    string NodeId, NodeStatus Status, bool CanLead, string? Address, long JoinedRound, Progress? Progress);
+
+/// <summary>The latest progress a node reported.</summary>
+public sealed record Progress(long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric);
+
+/// <summary>A model offered to a round. Weight is in millionths (integer, so the contract needs no floating point).</summary>
+public sealed record CheckInRecord(string NodeId, ContentHash ModelHash, long WeightMicros, bool FromTrainingNode, DateTimeOffset At);
+
+/// <summary>A check-in that came after its round closed, waiting to be merged into a later round.</summary>
+public sealed record LateRecord(string NodeId, long TargetRound, ContentHash ModelHash, long Weight, DateTimeOffset At);
+
+/// <summary>One input of a merge: <see cref="Key"/> is the node id, with "@rN" added for a late model meant for round N.</summary>
+public sealed record MergeContribution(string Key, string NodeId, ContentHash ModelHash, long WeightMicros, int Staleness);
+
+/// <summary>The current round.</summary>
+public sealed record RoundState(
+    long Number,
+    RoundPhase Phase,
+    ImmutableList<CheckInRecord> CheckIns,
+    DateTimeOffset? ReadyAt,
+    ImmutableList<MergeContribution> Contributions,
+    ImmutableList<string> LeaderOrder,
+    int LeaderIndex,
+    DateTimeOffset? LeaderSince)
+{
+    /// <summary>A fresh round collecting check-ins.</summary>
+    public static RoundState Open(long number) => new(number, RoundPhase.Collecting, [], null, [], [], 0, null);
+
+    /// <summary>The node expected to merge now, if merging.</summary>
+    public string? CurrentLeader => Phase == RoundPhase.Merging && LeaderOrder.Count > 0 ? LeaderOrder[LeaderIndex % LeaderOrder.Count] : null;
+
+    /// <summary>Every node that has been asked to lead this round so far (any of them may still publish).</summary>
+    public IEnumerable<string> LeadersSoFar => LeaderOrder.Take(Math.Min(LeaderOrder.Count, LeaderIndex + 1));
+}
+
+/// <summary>A completed merge, kept as the contract's history.</summary>
+public sealed record MergedRound(
+    long Round, ContentHash Hash, string Leader, ImmutableList<MergeContribution> Contributions,
+    ImmutableList<string> Excluded, DateTimeOffset At);
+
+/// <summary>Whether the training runs or is over.</summary>
+public enum ContractStatus
+{
+    /// <summary>Training.</summary>
+    Active,
+    /// <summary>Every active node has finished; <see cref="ContractState.FinalModel"/> is the result.</summary>
+    Completed,
+}
+
+/// <summary>The whole state of one training contract; immutable, changed only by <see cref="TrainingContract.Apply"/>.</summary>
+public sealed record ContractState(
+    string Name,
+    TrainingParameters Parameters,
+    ContractTimings Timings,
+    ModelSignature? Signature,
+    ImmutableSortedDictionary<string, NodeRecord> Nodes,
+    RoundState Round,
+    ImmutableList<MergedRound> History,
+    ImmutableSortedDictionary<string, LateRecord> LatePool,
+    ContractStatus Status,
+    ContentHash FinalModel,
+    long Version)
+{
+    /// <summary>A new contract with no node yet.</summary>
+    public static ContractState Create(string name, TrainingParameters parameters, ContractTimings timings) =>
+        new(name, parameters, timings, null, ImmutableSortedDictionary.Create<string, NodeRecord>(StringComparer.Ordinal),
+            RoundState.Open(0), [], ImmutableSortedDictionary.Create<string, LateRecord>(StringComparer.Ordinal),
+            ContractStatus.Active, ContentHash.None, 0);
+
+    /// <summary>The latest merged model, or null before the first merge.</summary>
+    public MergedRound? LatestMerged => History.Count > 0 ? History[^1] : null;
+
+    /// <summary>The merged model of <paramref name="round"/>, if it has been merged.</summary>
+    public MergedRound? MergedOf(long round) => round >= 0 && round < History.Count ? History[(int)round] : null;
+
+    /// <summary>Nodes that count for the training: registered and not left.</summary>
+    public IEnumerable<NodeRecord> ActiveNodes => Nodes.Values.Where(n => n.Status != NodeStatus.Left);
+
+    /// <summary>The deadline the round waits for (end of the wait window, or the leader's timeout), if any.</summary>
+    public DateTimeOffset? NextDeadline =>
+        Status != ContractStatus.Active ? null
+        : Round.Phase == RoundPhase.Collecting ? Round.ReadyAt + Timings.WaitWindow
+        : Round.LeaderSince + Timings.LeaderTimeout;
+}

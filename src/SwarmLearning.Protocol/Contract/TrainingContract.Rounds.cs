@@ -1,0 +1,221 @@
+using System.Collections.Immutable;
+using SwarmLearning.Core.Files;
+
+namespace SwarmLearning.Protocol.Contract;
+
+public static partial class TrainingContract
+{
+    private static ContractState ApplyCheckIn(ContractState state, CheckIn checkIn, NodeRecord node, TxContext context, List<ContractEvent> events)
+    {
+        if (state.Status == ContractStatus.Completed)
+        {
+            throw Reject("completed", $"contract '{state.Name}' has completed; its final model is {state.FinalModel}");
+        }
+        if (checkIn.Weight < 0 || checkIn.Weight > int.MaxValue)
+        {
+            throw Reject("bad-weight", $"node '{node.NodeId}' checked in with weight {checkIn.Weight}; weights are 0 to {int.MaxValue}");
+        }
+        var round = state.Round;
+        if (checkIn.Round > round.Number)
+        {
+            throw Reject("future-round", $"node '{node.NodeId}' checked in for round {checkIn.Round} but the contract is at round {round.Number}");
+        }
+        var expectedBase = checkIn.Round == 0 ? ContentHash.None : state.MergedOf(checkIn.Round - 1)!.Hash;
+        if (checkIn.BaseHash != expectedBase)
+        {
+            throw Reject("stale-base", $"node '{node.NodeId}' trained from model {Short(checkIn.BaseHash)} but round {checkIn.Round} builds on {Short(expectedBase)}, the merged model before it; load the latest merged model first");
+        }
+        bool onTime = checkIn.Round == round.Number && round.Phase == RoundPhase.Collecting;
+        return onTime
+            ? CheckInOnTime(state, checkIn, node, context, events)
+            : CheckInLate(state, checkIn, node, context, events);
+    }
+
+    private static ContractState CheckInOnTime(ContractState state, CheckIn checkIn, NodeRecord node, TxContext context, List<ContractEvent> events)
+    {
+        var existing = state.Round.CheckIns.Find(c => c.NodeId == node.NodeId);
+        if (existing is not null)
+        {
+            return existing.ModelHash == checkIn.ModelHash
+                ? state // a retried check-in changes nothing
+                : throw Reject("already-checked-in", $"node '{node.NodeId}' already checked in model {Short(existing.ModelHash)} for round {checkIn.Round}");
+        }
+        var record = new CheckInRecord(node.NodeId, checkIn.ModelHash, checkIn.Weight * WeightScale, node.Status == NodeStatus.Training, context.BlockTime);
+        var checkIns = state.Round.CheckIns.Add(record).Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
+        Say(events, state, "checked-in", $"node '{node.NodeId}' checked in for round {checkIn.Round} ({checkIns.Count} of minPeers {state.Parameters.MinPeers})");
+        return state with { Round = state.Round with { CheckIns = checkIns } };
+    }
+
+    private static ContractState CheckInLate(ContractState state, CheckIn checkIn, NodeRecord node, TxContext context, List<ContractEvent> events)
+    {
+        if (checkIn.Round == 0)
+        {
+            throw Reject("late-initial", $"the initial sync (round 0) of contract '{state.Name}' is over; node '{node.NodeId}' must load the latest merged model instead");
+        }
+        long includedIn = state.Round.Phase == RoundPhase.Collecting ? state.Round.Number : state.Round.Number + 1;
+        long staleness = includedIn - checkIn.Round;
+        if (staleness > state.Timings.MaxStaleness)
+        {
+            throw Reject("too-stale", $"node '{node.NodeId}' offered a model for round {checkIn.Round}, {staleness} rounds behind (the bound is {state.Timings.MaxStaleness}); load the latest merged model and contribute to the next round");
+        }
+        if (checkIn.Weight == 0)
+        {
+            return state;
+        }
+        var late = new LateRecord(node.NodeId, checkIn.Round, checkIn.ModelHash, checkIn.Weight, context.BlockTime);
+        Say(events, state, "late", $"node '{node.NodeId}' is late for round {checkIn.Round}: its model will be merged into round {includedIn} with weight 1/{staleness + 1}");
+        return state with { LatePool = state.LatePool.SetItem(node.NodeId, late) };
+    }
+
+    private static ContractState Publish(ContractState state, PublishMerge publish, NodeRecord node, TxContext context, List<ContractEvent> events)
+    {
+        var done = state.MergedOf(publish.Round);
+        if (done is not null)
+        {
+            return done.Hash == publish.MergedHash
+                ? state
+                : throw Reject("already-merged", $"round {publish.Round} was already merged into {Short(done.Hash)} by '{done.Leader}'");
+        }
+        var round = state.Round;
+        if (round.Phase != RoundPhase.Merging || round.Number != publish.Round)
+        {
+            throw Reject("not-merging", $"round {publish.Round} is not being merged (the contract is at round {round.Number}, {round.Phase})");
+        }
+        if (!round.LeadersSoFar.Contains(node.NodeId))
+        {
+            throw Reject("not-leader", $"node '{node.NodeId}' is not a leader of round {round.Number}; '{round.CurrentLeader}' leads it");
+        }
+        var keys = round.Contributions.Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
+        var unknown = publish.Excluded.FirstOrDefault(k => !keys.Contains(k));
+        if (unknown is not null)
+        {
+            throw Reject("bad-exclusion", $"'{unknown}' is not a contribution of round {round.Number}");
+        }
+        if (round.Number == 0)
+        {
+            // The initial sync adopts the leader's own model: averaging independently initialised networks would ruin them.
+            var own = round.CheckIns.Find(c => c.NodeId == node.NodeId);
+            if (own is null || own.ModelHash != publish.MergedHash || publish.Excluded.Count > 0)
+            {
+                throw Reject("round0-adopt", $"round 0 adopts its leader's own initial model; node '{node.NodeId}' must publish the model it checked in");
+            }
+        }
+        else if (round.Contributions.Where(c => !publish.Excluded.Contains(c.Key)).Sum(c => c.WeightMicros) <= 0)
+        {
+            throw Reject("excluded-all", $"the leader of round {round.Number} excluded every contribution; nothing was merged");
+        }
+        var merged = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime);
+        string excluded = publish.Excluded.Count > 0 ? $" without {string.Join(", ", publish.Excluded)} (unreachable)" : "";
+        Say(events, state, "merged", $"round {round.Number} merged by '{node.NodeId}' from {round.Contributions.Count - publish.Excluded.Count} models{excluded}: {Short(publish.MergedHash)}");
+        return AfterMerge(state with { History = state.History.Add(merged) }, events);
+    }
+
+    private static ContractState AfterMerge(ContractState state, List<ContractEvent> events)
+    {
+        var latest = state.LatestMerged!;
+        if (state.ActiveNodes.Any() && state.ActiveNodes.All(n => n.Status == NodeStatus.Finished))
+        {
+            Say(events, state, "completed", $"training complete after round {latest.Round}: every active node has finished; final model {Short(latest.Hash)}");
+            return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash, Round = RoundState.Open(latest.Round + 1) };
+        }
+        return state with { Round = RoundState.Open(latest.Round + 1) };
+    }
+
+    /// <summary>Applies what block time and the current check-ins imply: readiness, closing, leader failover, completion.</summary>
+    private static ContractState Advance(ContractState state, DateTimeOffset now, List<ContractEvent> events)
+    {
+        for (int step = 0; step < 8 && state.Status == ContractStatus.Active; step++)
+        {
+            var next = state.Round.Phase == RoundPhase.Collecting ? AdvanceCollecting(state, now, events) : AdvanceMerging(state, now, events);
+            if (ReferenceEquals(next, state))
+            {
+                break;
+            }
+            state = next;
+        }
+        return state;
+    }
+
+    private static ContractState AdvanceCollecting(ContractState state, DateTimeOffset now, List<ContractEvent> events)
+    {
+        var round = state.Round;
+        bool training = round.CheckIns.Any(c => c.FromTrainingNode);
+        if (!training && state.LatestMerged is not null && state.ActiveNodes.Any() && state.ActiveNodes.All(n => n.Status == NodeStatus.Finished))
+        {
+            var latest = state.LatestMerged;
+            Say(events, state, "completed", $"training complete after round {latest.Round}: every active node has finished; final model {Short(latest.Hash)}");
+            return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash };
+        }
+        bool ready = round.CheckIns.Count >= state.Parameters.MinPeers && training && LeaderCandidates(state).Any();
+        if (!ready)
+        {
+            return round.ReadyAt is null ? state : state with { Round = round with { ReadyAt = null } };
+        }
+        if (round.ReadyAt is null)
+        {
+            Say(events, state, "quorum", $"round {round.Number} has its quorum ({round.CheckIns.Count} of minPeers {state.Parameters.MinPeers}); waiting up to {state.Timings.WaitWindow.TotalSeconds:0.###} s for more peers");
+            state = state with { Round = round with { ReadyAt = now } };
+        }
+        var checkedIn = state.Round.CheckIns.Select(c => c.NodeId).ToHashSet(StringComparer.Ordinal);
+        bool everyone = state.ActiveNodes.All(n => checkedIn.Contains(n.NodeId));
+        return everyone || now >= state.Round.ReadyAt + state.Timings.WaitWindow ? Close(state, now, events) : state;
+    }
+
+    private static IEnumerable<string> LeaderCandidates(ContractState state) =>
+        state.Round.CheckIns.Where(c => state.Nodes[c.NodeId].CanLead).Select(c => c.NodeId);
+
+    private static ContractState Close(ContractState state, DateTimeOffset now, List<ContractEvent> events)
+    {
+        var round = state.Round;
+        var contributions = round.CheckIns
+            .Where(c => c.WeightMicros > 0 || round.Number == 0)
+            .Select(c => new MergeContribution(c.NodeId, c.NodeId, c.ModelHash, c.WeightMicros, 0))
+            .ToList();
+        foreach (var late in state.LatePool.Values)
+        {
+            int staleness = (int)(round.Number - late.TargetRound);
+            if (staleness > state.Timings.MaxStaleness)
+            {
+                Say(events, state, "late-dropped", $"node '{late.NodeId}''s late model for round {late.TargetRound} is now {staleness} rounds old and was dropped");
+                continue;
+            }
+            contributions.Add(new MergeContribution($"{late.NodeId}@r{late.TargetRound}", late.NodeId, late.ModelHash,
+                late.Weight * WeightScale / (staleness + 1), staleness));
+        }
+        var leaders = LeaderOrder(state.Name, round.Number, LeaderCandidates(state));
+        state = state with { LatePool = state.LatePool.Clear() };
+        if (round.Number > 0 && contributions.Sum(c => c.WeightMicros) == 0)
+        {
+            var kept = state.LatestMerged!.Hash;
+            Say(events, state, "merged", $"round {round.Number} had nothing to merge (every contribution weighs 0): the model stays {Short(kept)}");
+            var unchanged = new MergedRound(round.Number, kept, "", [], [], now);
+            return AfterMerge(state with { History = state.History.Add(unchanged) }, events);
+        }
+        int lateCount = contributions.Count(c => c.Staleness > 0);
+        Say(events, state, "closed", $"round {round.Number} closed with {round.CheckIns.Count} nodes{(lateCount > 0 ? $" and {lateCount} late models" : "")}; '{leaders[0]}' leads the merge");
+        return state with
+        {
+            Round = round with
+            {
+                Phase = RoundPhase.Merging,
+                Contributions = [.. contributions],
+                LeaderOrder = [.. leaders],
+                LeaderIndex = 0,
+                LeaderSince = now,
+            },
+        };
+    }
+
+    private static ContractState AdvanceMerging(ContractState state, DateTimeOffset now, List<ContractEvent> events)
+    {
+        var round = state.Round;
+        if (now < round.LeaderSince + state.Timings.LeaderTimeout)
+        {
+            return state;
+        }
+        string failed = round.CurrentLeader!;
+        var next = round with { LeaderIndex = round.LeaderIndex + 1, LeaderSince = now };
+        Say(events, state, "leader-failed", $"leader '{failed}' did not publish round {round.Number} within {state.Timings.LeaderTimeout.TotalSeconds:0.###} s; '{next.CurrentLeader}' leads now");
+        return state with { Round = next };
+    }
+}
