@@ -1,5 +1,3 @@
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
-using System.Runtime.InteropServices;
 using SwarmLearning.Core.Model;
 
 namespace SwarmLearning.Core.Merging;
@@ -64,18 +62,10 @@ internal sealed class MergeInputs
     /// <summary>Throws naming the first contribution and tensor holding NaN or infinity.</summary>
     public static void RequireFinite(Contribution contribution)
     {
-        foreach (var tensor in contribution.Model.Tensors.Where(t => t.DType.IsFloat()))
+        string? tensor = ModelChecks.FirstNonFinite(contribution.Model);
+        if (tensor is not null)
         {
-            bool finite = tensor.DType switch
-            {
-                DType.F32 => TensorPrimitives.IsFiniteAll<float>(tensor.AsSpan<float>()),
-                DType.F16 => TensorPrimitives.IsFiniteAll<Half>(tensor.AsSpan<Half>()),
-                _ => TensorPrimitives.IsFiniteAll<float>(MemoryMarshal.Cast<byte, float>(FloatConversion.ToFloat32Bytes(tensor).AsSpan())),
-            };
-            if (!finite)
-            {
-                throw new MergeException($"node '{contribution.NodeId}' sent tensor '{tensor.Name}' with NaN or infinite values; that model is refused (its training diverged)");
-            }
+            throw new MergeException($"node '{contribution.NodeId}' sent tensor '{tensor}' with NaN or infinite values; that model is refused (its training diverged)");
         }
     }
 

@@ -16,6 +16,10 @@ public static partial class TrainingContract
             throw Reject("bad-weight", $"node '{node.NodeId}' checked in with weight {checkIn.Weight}; weights are 0 to {int.MaxValue}");
         }
         var round = state.Round;
+        if (checkIn.Round < 0)
+        {
+            throw Reject("bad-round", $"node '{node.NodeId}' checked in for round {checkIn.Round}; rounds start at 0");
+        }
         if (checkIn.Round > round.Number)
         {
             throw Reject("future-round", $"node '{node.NodeId}' checked in for round {checkIn.Round} but the contract is at round {round.Number}");

@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+
+namespace SwarmLearning.Protocol.Node;
+
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "{Node}: registered in contract '{Contract}'")]
+    public static partial void Registered(ILogger logger, string node, string contract);
+
+    [LoggerMessage(2, LogLevel.Information, "{Node}: checked in model {Model} for round {Round}; waiting for the merge")]
+    public static partial void CheckedIn(ILogger logger, string node, string model, long round);
+
+    [LoggerMessage(3, LogLevel.Information, "{Node}: loaded merged model {Model} of round {Round}")]
+    public static partial void Adopted(ILogger logger, string node, string model, long round);
+
+    [LoggerMessage(4, LogLevel.Information, "{Node}: leading the merge of round {Round} ({Count} contributions, {Method})")]
+    public static partial void Leading(ILogger logger, string node, long round, int count, string method);
+
+    [LoggerMessage(5, LogLevel.Warning, "{Node}: left contribution {Key} out of round {Round}: {Reason}")]
+    public static partial void Excluded(ILogger logger, string node, string key, long round, string reason);
+
+    [LoggerMessage(6, LogLevel.Information, "{Node}: published merged model {Model} of round {Round} ({Note})")]
+    public static partial void Published(ILogger logger, string node, string model, long round, string note);
+
+    [LoggerMessage(7, LogLevel.Warning, "{Node}: merge of round {Round} failed: {Reason}; the next leader takes over after the timeout")]
+    public static partial void MergeFailed(ILogger logger, string node, long round, string reason);
+
+    [LoggerMessage(8, LogLevel.Information, "{Node}: behind the swarm (holds round {Held}, latest is {Latest}); {What}")]
+    public static partial void Behind(ILogger logger, string node, long held, long latest, string what);
+
+    [LoggerMessage(9, LogLevel.Warning, "{Node}: cannot fetch model {Model} from any peer yet ({Reason}); retrying")]
+    public static partial void FetchFailed(ILogger logger, string node, string model, string reason);
+
+    [LoggerMessage(10, LogLevel.Information, "{Node}: waiting at round {Round}: {Count} of minPeers {MinPeers} checked in")]
+    public static partial void Waiting(ILogger logger, string node, long round, int count, int minPeers);
+
+    [LoggerMessage(11, LogLevel.Information, "{Node}: training over; final model {Model}")]
+    public static partial void TrainingOver(ILogger logger, string node, string model);
+
+    [LoggerMessage(12, LogLevel.Information, "{Node}: finished its epochs; staying in the swarm as '{Policy}' until every node is done")]
+    public static partial void Finished(ILogger logger, string node, string policy);
+}

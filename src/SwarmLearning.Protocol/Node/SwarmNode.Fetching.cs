@@ -1,0 +1,47 @@
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Protocol.Ports;
+
+namespace SwarmLearning.Protocol.Node;
+
+public sealed partial class SwarmNode
+{
+    /// <summary>
+    /// Gets a merged model into the local store (from its leader first, then from any other node, since every node that
+    /// loaded it serves it too), loads it and makes it this node's base.
+    /// </summary>
+    private async Task<ModelState> AdoptAsync(MergedRound merged, CancellationToken cancellationToken)
+    {
+        while (!store.Contains(merged.Hash))
+        {
+            var state = await RequireContractAsync(cancellationToken);
+            var sources = state.Nodes.Values
+                .Where(n => n.NodeId != options.NodeId && n.Status != NodeStatus.Left)
+                .OrderBy(n => n.NodeId == merged.Leader ? 0 : 1)
+                .ThenBy(n => n.NodeId, StringComparer.Ordinal)
+                .ToList();
+            string reason = "no other node is registered";
+            foreach (var source in sources)
+            {
+                try
+                {
+                    await transport.FetchAsync(merged.Hash, source.NodeId, source.Address, cancellationToken);
+                    break;
+                }
+                catch (PeerUnavailableException e)
+                {
+                    reason = e.Message;
+                }
+            }
+            if (!store.Contains(merged.Hash))
+            {
+                Log.FetchFailed(_logger, options.NodeId, merged.Hash.Short, reason);
+                await Task.Delay(options.RetryDelay, time, cancellationToken);
+            }
+        }
+        var model = await store.GetAsync(merged.Hash, cancellationToken);
+        _base = merged;
+        Log.Adopted(_logger, options.NodeId, merged.Hash.Short, merged.Round);
+        return model;
+    }
+}

@@ -1,0 +1,116 @@
+using SwarmLearning.Core;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Merging;
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Protocol.Ports;
+
+namespace SwarmLearning.Protocol.Node;
+
+public sealed partial class SwarmNode
+{
+    /// <summary>Pulls every contribution, merges them by the contract's method and publishes the merged hash.</summary>
+    private async Task LeadMergeAsync(ContractState state, CancellationToken cancellationToken)
+    {
+        var round = state.Round;
+        try
+        {
+            ContentHash mergedHash;
+            var excluded = new List<string>();
+            if (round.Number == 0)
+            {
+                // The initial sync adopts the leader's own model (see docs/protocol.md).
+                mergedHash = round.CheckIns.First(c => c.NodeId == options.NodeId).ModelHash;
+                Log.Leading(_logger, options.NodeId, 0, round.CheckIns.Count, "initial model of the leader");
+            }
+            else
+            {
+                Log.Leading(_logger, options.NodeId, round.Number, round.Contributions.Count, state.Parameters.MergeMethod);
+                var usable = await GatherAsync(state, excluded, cancellationToken);
+                if (usable.Count == 0)
+                {
+                    Log.MergeFailed(_logger, options.NodeId, round.Number, "no contribution could be fetched");
+                    return;
+                }
+                var (merged, note) = await MergeAsync(state, usable, cancellationToken);
+                mergedHash = await store.PutAsync(merged, cancellationToken);
+                Log.Published(_logger, options.NodeId, mergedHash.Short, round.Number, note);
+            }
+            var outcome = await ledger.SubmitAsync(new PublishMerge(options.Contract, options.NodeId, round.Number, mergedHash, excluded), cancellationToken);
+            if (!outcome.Accepted)
+            {
+                Log.MergeFailed(_logger, options.NodeId, round.Number, outcome.Reason!);
+            }
+        }
+        catch (Exception e) when (e is SwarmException or IOException or PeerUnavailableException)
+        {
+            Log.MergeFailed(_logger, options.NodeId, round.Number, e.Message);
+        }
+    }
+
+    /// <summary>Fetches and checks the contributions; those unreachable, of another shape or with NaN/Inf are left out and named.</summary>
+    private async Task<List<(MergeContribution Contribution, ContentHash Hash)>> GatherAsync(
+        ContractState state, List<string> excluded, CancellationToken cancellationToken)
+    {
+        var usable = new List<(MergeContribution, ContentHash)>();
+        foreach (var contribution in state.Round.Contributions.Where(c => c.WeightMicros > 0))
+        {
+            string? problem = null;
+            try
+            {
+                if (!store.Contains(contribution.ModelHash))
+                {
+                    await transport.FetchAsync(contribution.ModelHash, contribution.NodeId,
+                        state.Nodes.GetValueOrDefault(contribution.NodeId)?.Address, cancellationToken);
+                }
+                var model = await store.GetAsync(contribution.ModelHash, cancellationToken);
+                problem = state.Signature!.DescribeDifference(model.Signature)
+                    ?? (ModelChecks.FirstNonFinite(model) is { } bad ? $"tensor '{bad}' holds NaN or infinite values" : null);
+            }
+            catch (PeerUnavailableException e)
+            {
+                problem = e.Message;
+            }
+            catch (ModelFileException e)
+            {
+                problem = e.Message;
+            }
+            if (problem is null)
+            {
+                usable.Add((contribution, contribution.ModelHash));
+            }
+            else
+            {
+                excluded.Add(contribution.Key);
+                Log.Excluded(_logger, options.NodeId, contribution.Key, state.Round.Number, problem);
+            }
+        }
+        return usable;
+    }
+
+    /// <summary>Merges from the local store; the mean streams one model at a time (about twice the model in memory).</summary>
+    private async Task<(ModelState Model, string Note)> MergeAsync(
+        ContractState state, List<(MergeContribution Contribution, ContentHash Hash)> usable, CancellationToken cancellationToken)
+    {
+        var method = MergeMethods.Parse(state.Parameters.MergeMethod);
+        var ordered = usable.OrderBy(u => u.Contribution.Key, StringComparer.Ordinal).ToList();
+        double Weight(MergeContribution c) => c.WeightMicros / (double)TrainingContract.WeightScale;
+        if (method is WeightedMean)
+        {
+            var accumulator = new MeanAccumulator(state.Signature!, ordered.Sum(u => Weight(u.Contribution)));
+            foreach (var (contribution, hash) in ordered)
+            {
+                var model = await store.GetAsync(hash, cancellationToken);
+                accumulator.Add(new Contribution(contribution.Key, model, Weight(contribution)));
+            }
+            return (accumulator.Finish(), $"mean of {ordered.Count} models, streamed");
+        }
+        var contributions = new List<Contribution>(ordered.Count);
+        foreach (var (contribution, hash) in ordered)
+        {
+            contributions.Add(new Contribution(contribution.Key, await store.GetAsync(hash, cancellationToken), Weight(contribution)));
+        }
+        var result = method.Merge(contributions);
+        return (result.Model, result.Note);
+    }
+}
