@@ -104,9 +104,19 @@ public sealed record ContractState(
     /// <summary>Nodes that count for the training: registered and not left.</summary>
     public IEnumerable<NodeRecord> ActiveNodes => Nodes.Values.Where(n => n.Status != NodeStatus.Left);
 
-    /// <summary>The deadline the round waits for (end of the wait window, or the leader's timeout), if any.</summary>
+    /// <summary>The deadline the round waits for (end of the wait window, a straggler timeout, or the leader's timeout), if any.</summary>
     public DateTimeOffset? NextDeadline =>
         Status != ContractStatus.Active ? null
-        : Round.Phase == RoundPhase.Collecting ? Round.ReadyAt + Timings.WaitWindow
-        : Round.LeaderSince + Timings.LeaderTimeout;
+        : Round.Phase == RoundPhase.Merging ? Round.LeaderSince + Timings.LeaderTimeout
+        : Round.ReadyAt is not null ? Round.ReadyAt + Timings.WaitWindow
+        : OnlyFinishedWaitingSince + Timings.Stragglers;
+
+    /// <summary>
+    /// When only nodes that have finished are checked in (after the first merge), the time the first of them did:
+    /// from then on, the nodes still training have <see cref="ContractTimings.Stragglers"/> to show up.
+    /// </summary>
+    public DateTimeOffset? OnlyFinishedWaitingSince =>
+        LatestMerged is not null && Round.Phase == RoundPhase.Collecting && Round.CheckIns.Count > 0 && !Round.CheckIns.Any(c => c.FromTrainingNode)
+            ? Round.CheckIns.Min(c => c.At)
+            : null;
 }

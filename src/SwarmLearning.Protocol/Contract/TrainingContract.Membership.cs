@@ -55,7 +55,17 @@ public static partial class TrainingContract
         Say(events, state, "registered", completed
             ? $"node '{register.NodeId}' registered after the training completed; the final model is {Short(state.FinalModel)}"
             : $"node '{register.NodeId}' {(rejoin ? "registered again" : "joined")} at round {state.Round.Number}{(register.CanLead ? "" : " (will not lead)")}");
-        return state with { Signature = state.Signature ?? register.Signature, Nodes = state.Nodes.SetItem(register.NodeId, node) };
+        // A node registering again is a new incarnation: what the old one offered in this round is void.
+        var round = state.Round.Phase == RoundPhase.Collecting
+            ? state.Round with { CheckIns = state.Round.CheckIns.RemoveAll(c => c.NodeId == register.NodeId) }
+            : state.Round;
+        return state with
+        {
+            Signature = state.Signature ?? register.Signature,
+            Nodes = state.Nodes.SetItem(register.NodeId, node),
+            Round = round,
+            LatePool = state.LatePool.Remove(register.NodeId),
+        };
     }
 
     private static ContractState Finish(ContractState state, NodeRecord node, List<ContractEvent> events)

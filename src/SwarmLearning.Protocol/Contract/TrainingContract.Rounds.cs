@@ -144,11 +144,19 @@ public static partial class TrainingContract
     {
         var round = state.Round;
         bool training = round.CheckIns.Any(c => c.FromTrainingNode);
-        if (!training && state.LatestMerged is not null && state.ActiveNodes.Any() && state.ActiveNodes.All(n => n.Status == NodeStatus.Finished))
+        if (!training && state.LatestMerged is { } latest)
         {
-            var latest = state.LatestMerged;
-            Say(events, state, "completed", $"training complete after round {latest.Round}: every active node has finished; final model {Short(latest.Hash)}");
-            return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash };
+            if (state.ActiveNodes.Any() && state.ActiveNodes.All(n => n.Status == NodeStatus.Finished))
+            {
+                Say(events, state, "completed", $"training complete after round {latest.Round}: every active node has finished; final model {Short(latest.Hash)}");
+                return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash };
+            }
+            if (now >= state.OnlyFinishedWaitingSince + state.Timings.Stragglers)
+            {
+                var missing = string.Join(", ", state.ActiveNodes.Where(n => n.Status == NodeStatus.Training).Select(n => $"'{n.NodeId}'"));
+                Say(events, state, "completed", $"training complete after round {latest.Round} without {missing}: still registered as training but silent for {state.Timings.Stragglers.TotalSeconds:0.###} s while every other node had finished (they load the final model {Short(latest.Hash)} when they return)");
+                return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash };
+            }
         }
         bool ready = round.CheckIns.Count >= state.Parameters.MinPeers && training && LeaderCandidates(state).Any();
         if (!ready)

@@ -33,11 +33,18 @@ public sealed record TrainingParameters(int MinPeers, int SyncFrequency, string 
         $"parameter {name} is {mine} on this node but contract '{contract}' uses {theirs}; every node of a training must run with the same parameters";
 }
 
-/// <summary>Timing rules of a contract (block time): how long a round waits, when a leader is replaced, how stale a late model may be.</summary>
-public sealed record ContractTimings(TimeSpan WaitWindow, TimeSpan LeaderTimeout, int MaxStaleness)
+/// <summary>
+/// Timing rules of a contract (block time): how long a round waits for more peers after quorum, when a silent leader
+/// is replaced, how stale a late model may be, and how long nodes that have finished wait for nodes still registered
+/// as training that no longer check in (crashed for good) before the training completes without them.
+/// </summary>
+public sealed record ContractTimings(TimeSpan WaitWindow, TimeSpan LeaderTimeout, int MaxStaleness, TimeSpan? StragglerTimeout = null)
 {
-    /// <summary>HPE's values: 30 s wait for a full quorum, 600 s for a leader; late models up to 2 rounds old.</summary>
+    /// <summary>HPE's values: 30 s wait for a full quorum, 600 s for a leader; late models up to 2 rounds old; 600 s for stragglers.</summary>
     public static ContractTimings Default { get; } = new(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(600), 2);
+
+    /// <summary>The straggler timeout in force (the leader timeout unless set).</summary>
+    public TimeSpan Stragglers => StragglerTimeout ?? LeaderTimeout;
 
     /// <summary>Returns null when valid, else what is wrong.</summary>
     public string? Problem() =>

@@ -10,7 +10,7 @@ namespace SwarmLearning.Protocol.InMemory;
 public sealed class InMemoryLedger(TimeProvider time) : ILedger
 {
     private readonly Lock _gate = new();
-    private readonly List<(string Contract, long Version, TaskCompletionSource<ContractState> Waiter)> _waiters = [];
+    private readonly List<Waiter> _waiters = [];
     private readonly List<ContractTx> _log = [];
     private ContractRegistry _registry = ContractRegistry.Empty;
 
@@ -27,7 +27,7 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
     public TxOutcome Submit(ContractTx transaction, string sender, bool isOperator = false)
     {
         TxOutcome outcome;
-        var woken = new List<(TaskCompletionSource<ContractState> Waiter, ContractState State)>();
+        var woken = new List<(Waiter Waiter, ContractState State)>();
         lock (_gate)
         {
             var before = _registry;
@@ -42,7 +42,7 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
                 {
                     if (_waiters[i].Contract == transaction.Contract && state.Version > _waiters[i].Version)
                     {
-                        woken.Add((_waiters[i].Waiter, state));
+                        woken.Add((_waiters[i], state));
                         _waiters.RemoveAt(i);
                     }
                 }
@@ -50,7 +50,7 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
         }
         foreach (var (waiter, state) in woken)
         {
-            waiter.TrySetResult(state);
+            waiter.Wake(state);
         }
         if (outcome.Accepted)
         {
@@ -78,28 +78,50 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
     /// <inheritdoc />
     public Task<ContractState> WaitForChangeAsync(string contract, long knownVersion, CancellationToken cancellationToken)
     {
-        TaskCompletionSource<ContractState> waiter;
+        Waiter waiter;
         lock (_gate)
         {
             if (_registry.Contracts.TryGetValue(contract, out var state) && state.Version > knownVersion)
             {
                 return Task.FromResult(state);
             }
-            waiter = new TaskCompletionSource<ContractState>(TaskCreationOptions.RunContinuationsAsynchronously);
-            _waiters.Add((contract, knownVersion, waiter));
+            waiter = new Waiter(contract, knownVersion, SynchronizationContext.Current);
+            _waiters.Add(waiter);
         }
         if (cancellationToken.CanBeCanceled)
         {
-            cancellationToken.Register(() =>
+            var registration = cancellationToken.Register(() =>
             {
                 lock (_gate)
                 {
-                    _waiters.RemoveAll(w => w.Waiter == waiter);
+                    _waiters.Remove(waiter);
                 }
-                waiter.TrySetCanceled(cancellationToken);
+                waiter.Completion.TrySetCanceled(cancellationToken);
             });
+            waiter.Completion.Task.ContinueWith(_ => registration.Dispose(), TaskScheduler.Default);
         }
-        return waiter.Task;
+        return waiter.Completion.Task;
+    }
+
+    /// <summary>
+    /// A pending wait. It is woken through the waiter's own synchronization context when it had one (deterministic
+    /// single-threaded tests), else on the thread pool, so a submitter never runs another node's code inline.
+    /// </summary>
+    private sealed record Waiter(string Contract, long Version, SynchronizationContext? Context)
+    {
+        public TaskCompletionSource<ContractState> Completion { get; } = new();
+
+        public void Wake(ContractState state)
+        {
+            if (Context is not null)
+            {
+                Context.Post(_ => Completion.TrySetResult(state), null);
+            }
+            else
+            {
+                ThreadPool.QueueUserWorkItem(_ => Completion.TrySetResult(state));
+            }
+        }
     }
 
     private sealed class NodeView(InMemoryLedger ledger, string nodeId) : ILedger

@@ -59,16 +59,19 @@ public sealed partial class SwarmNode(
     }
 
     /// <summary>
-    /// on_train_end: offers the last model, then keeps checking in by the train-end policy until every node has
-    /// finished; returns the final swarm model, the same on every node.
+    /// on_train_end: offers the last model (unless it is the merged model just loaded), then keeps checking in by the
+    /// train-end policy until every node has finished; returns the final swarm model, the same on every node.
     /// </summary>
-    public async Task<ModelState> FinishAsync(ModelState last, CancellationToken cancellationToken)
+    public async Task<ModelState> FinishAsync(ModelState last, bool trainedSinceSync, CancellationToken cancellationToken)
     {
         var lastHash = await store.PutAsync(last, cancellationToken);
-        var outcome = await SyncCoreAsync(lastHash, options.Weightage, initial: false, cancellationToken);
-        if (outcome.TrainingOver)
+        if (trainedSinceSync)
         {
-            return outcome.Model;
+            var outcome = await SyncCoreAsync(lastHash, options.Weightage, initial: false, cancellationToken);
+            if (outcome.TrainingOver)
+            {
+                return outcome.Model;
+            }
         }
         await SubmitAsync(new FinishTraining(options.Contract, options.NodeId), cancellationToken);
         Log.Finished(_logger, options.NodeId, options.TrainEnd.ToString().ToLowerInvariant());
@@ -80,7 +83,7 @@ public sealed partial class SwarmNode(
                 TrainEndPolicy.Active => (_base!.Hash, (long)options.Weightage),
                 _ => (lastHash, (long)options.Weightage),
             };
-            outcome = await SyncCoreAsync(hash, weight, initial: false, cancellationToken);
+            var outcome = await SyncCoreAsync(hash, weight, initial: false, cancellationToken);
             if (outcome.TrainingOver)
             {
                 return outcome.Model;

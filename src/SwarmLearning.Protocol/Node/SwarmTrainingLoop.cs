@@ -53,7 +53,7 @@ public static class SwarmTrainingLoop
                 progress?.Report(new NodeProgress(node.Options.NodeId, epoch, epochs, outcome.Round, evaluation, false));
             }
         }
-        var final = await node.FinishAsync(session.GetParameters(), cancellationToken);
+        var final = await node.FinishAsync(session.GetParameters(), trainedSinceSync: sinceSync > 0, cancellationToken);
         session.LoadParameters(final);
         await node.ReportAsync(epochs, session.Evaluate(), cancellationToken);
         progress?.Report(new NodeProgress(node.Options.NodeId, epochs, epochs, node.Base?.Round ?? 0, null, true));

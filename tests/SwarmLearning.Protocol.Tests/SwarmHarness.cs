@@ -1,0 +1,100 @@
+using Microsoft.Extensions.Time.Testing;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Protocol.InMemory;
+using SwarmLearning.Protocol.Node;
+
+namespace SwarmLearning.Protocol.Tests;
+
+/// <summary>A whole swarm in one thread on simulated time: in-memory ledger and parameter network, real protocol code.</summary>
+internal sealed class SwarmHarness
+{
+    public const string ContractName = "test";
+
+    public SwarmHarness(TrainingParameters parameters, ContractTimings? timings = null)
+    {
+        Parameters = parameters;
+        Time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        Ledger = new InMemoryLedger(Time);
+        Ledger.Applied += (tx, outcome) => Events.AddRange(outcome.Events.Select(e => e.Text));
+        Ledger.Submit(new CreateContract(ContractName, parameters, timings ?? new ContractTimings(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(20), 2, TimeSpan.FromSeconds(60))), "admin", isOperator: true)
+            .EnsureAccepted();
+    }
+
+    public FakeTimeProvider Time { get; }
+    public InMemoryLedger Ledger { get; }
+    public InMemoryParameterNetwork Network { get; } = new();
+    public DeterministicScheduler Scheduler { get; } = new();
+    public TrainingParameters Parameters { get; }
+    public List<string> Events { get; } = [];
+    public List<string> NodeLog { get; } = [];
+    public Dictionary<string, RunningNode> Nodes { get; } = [];
+
+    public ContractState State => Ledger.Registry.Contracts[ContractName];
+
+    public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmNodeOptions, SwarmNodeOptions>? configure = null, int seed = -1)
+    {
+        var options = new SwarmNodeOptions(id, ContractName, Parameters) { TotalEpochs = epochs, RetryDelay = TimeSpan.FromSeconds(1) };
+        options = configure?.Invoke(options) ?? options;
+        Network.SetReachable(id, true);
+        var node = new SwarmNode(options, Ledger.For(id), Network.StoreOf(id), Network.TransportOf(id), Time, new TestLogger(Time, NodeLog));
+        var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds));
+        var cancel = new CancellationTokenSource();
+        var task = Scheduler.Enter(() => SwarmTrainingLoop.RunAsync(node, session, epochs, cancel.Token));
+        var running = new RunningNode(id, node, session, task, cancel);
+        Nodes[id] = running;
+        return running;
+    }
+
+    /// <summary>kill -9: the node stops at once and its file server is gone.</summary>
+    public void Crash(string id)
+    {
+        Nodes[id].Cancel.Cancel();
+        Network.SetReachable(id, false);
+        Scheduler.Drain();
+    }
+
+    /// <summary>Advances simulated time in small steps until <paramref name="done"/> holds; fails with the event log otherwise.</summary>
+    public void RunUntil(Func<bool> done, TimeSpan limit, TimeSpan? step = null)
+    {
+        var end = Time.GetUtcNow() + limit;
+        while (true)
+        {
+            Scheduler.Drain();
+            var faulted = Nodes.Values.FirstOrDefault(n => n.Task.IsFaulted);
+            if (faulted is not null)
+            {
+                throw new InvalidOperationException($"node {faulted.Id} failed", faulted.Task.Exception!.InnerException);
+            }
+            if (done())
+            {
+                return;
+            }
+            if (Time.GetUtcNow() >= end)
+            {
+                throw new TimeoutException($"condition not met after {limit}; last events:\n{string.Join("\n", Events.TakeLast(25))}");
+            }
+            Time.Advance(step ?? TimeSpan.FromMilliseconds(250));
+        }
+    }
+
+    public void RunFor(TimeSpan duration) => RunUntil(() => false, duration, null, allowTimeout: true);
+
+    private void RunUntil(Func<bool> done, TimeSpan limit, TimeSpan? step, bool allowTimeout)
+    {
+        try
+        {
+            RunUntil(done, limit, step);
+        }
+        catch (TimeoutException) when (allowTimeout)
+        {
+        }
+    }
+
+    public bool AllDone(params string[] ids) => ids.All(id => Nodes[id].Task.IsCompletedSuccessfully);
+
+    public ContentHash FinalHashOf(string id) => SafetensorsWriter.Hash(Nodes[id].Task.Result);
+}
+
+internal sealed record RunningNode(string Id, SwarmNode Node, FakeSession Session, Task<ModelState> Task, CancellationTokenSource Cancel);
