@@ -8,7 +8,7 @@ namespace SwarmLearning.Protocol.Tests;
 /// (its "local data"); the swarm's shared optimum is the mean of all nodes' optima, and loss is the distance to it.
 /// A batch takes simulated time, so slow nodes are slow.
 /// </summary>
-internal sealed class FakeSession(int seed, TimeProvider time, TimeSpan batchTime, int batchesPerEpoch = 4) : IMlSession
+internal sealed class FakeSession(int seed, TimeProvider time, TimeSpan batchTime, float[] sharedOptimum, int batchesPerEpoch = 4) : IMlSession
 {
     public const int Size = 12;
     private float[] _weights = Init(seed);
@@ -52,7 +52,5 @@ internal sealed class FakeSession(int seed, TimeProvider time, TimeSpan batchTim
         LoadCount++;
     }
 
-    public Evaluation? Evaluate() => new(_weights.Select((w, i) => Math.Pow(w - SharedOptimum[i], 2)).Sum(), 0);
-
-    public static float[] SharedOptimum { get; set; } = new float[Size];
+    public Evaluation? Evaluate() => new(_weights.Select((w, i) => Math.Pow(w - sharedOptimum[i], 2)).Sum(), 0);
 }

@@ -27,6 +27,7 @@ internal sealed class SwarmHarness
     public InMemoryParameterNetwork Network { get; } = new();
     public DeterministicScheduler Scheduler { get; } = new();
     public TrainingParameters Parameters { get; }
+    public float[] SharedOptimum { get; set; } = new float[FakeSession.Size];
     public List<string> Events { get; } = [];
     public List<string> NodeLog { get; } = [];
     public Dictionary<string, RunningNode> Nodes { get; } = [];
@@ -39,7 +40,7 @@ internal sealed class SwarmHarness
         options = configure?.Invoke(options) ?? options;
         Network.SetReachable(id, true);
         var node = new SwarmNode(options, Ledger.For(id), Network.StoreOf(id), Network.TransportOf(id), Time, new TestLogger(Time, NodeLog));
-        var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds));
+        var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds), SharedOptimum);
         var cancel = new CancellationTokenSource();
         var task = Scheduler.Enter(() => SwarmTrainingLoop.RunAsync(node, session, epochs, cancel.Token));
         var running = new RunningNode(id, node, session, task, cancel);

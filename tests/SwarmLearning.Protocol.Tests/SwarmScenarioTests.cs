@@ -33,8 +33,10 @@ public sealed class SwarmScenarioTests
     [Fact]
     public void Merging_pulls_every_node_toward_the_shared_optimum_better_than_training_alone()
     {
-        FakeSession.SharedOptimum = [.. Enumerable.Range(0, FakeSession.Size).Select(i => new[] { 1, 2, 3 }.Average(s => FakeSession.Optimum(s)[i]))];
-        var swarm = new SwarmHarness(new TrainingParameters(3, 2));
+        var swarm = new SwarmHarness(new TrainingParameters(3, 2))
+        {
+            SharedOptimum = [.. Enumerable.Range(0, FakeSession.Size).Select(i => new[] { 1, 2, 3 }.Average(s => FakeSession.Optimum(s)[i]))],
+        };
         foreach (var id in new[] { "a", "b", "c" })
         {
             swarm.Start(id, epochs: 4);
@@ -42,7 +44,7 @@ public sealed class SwarmScenarioTests
         swarm.RunUntil(() => swarm.AllDone("a", "b", "c"), Hour);
         double swarmLoss = swarm.Nodes["a"].Session.Evaluate()!.Loss;
 
-        var alone = new FakeSession(1, swarm.Time, TimeSpan.Zero);
+        var alone = new FakeSession(1, swarm.Time, TimeSpan.Zero, swarm.SharedOptimum);
         for (int i = 0; i < 16; i++)
         {
             alone.Step();
@@ -314,5 +316,18 @@ public sealed class SwarmScenarioTests
         Assert.All(ids, id => Assert.Equal(final, swarm.FinalHashOf(id)));
         Assert.True(swarm.Events.Count(e => e.Contains("registered again", StringComparison.Ordinal)) >= 3, "nodes really dropped out and came back");
         Assert.True(swarm.State.History.Count > 15);
+    }
+
+    [Fact]
+    public void A_node_whose_model_differs_in_shape_cannot_join_a_running_swarm_and_is_told_which_tensor()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 2, SyncFrequency: 2));
+        swarm.Start("a", epochs: 2);
+        var ledger = swarm.Ledger.For("odd");
+        var node = new Node.SwarmNode(new Node.SwarmNodeOptions("odd", SwarmHarness.ContractName, swarm.Parameters), ledger,
+            swarm.Network.StoreOf("odd"), swarm.Network.TransportOf("odd"), swarm.Time);
+        var odd = new Core.Model.ModelSignature([new Core.Model.TensorSpec("layer.weight", Core.Model.DType.F32, [4, 4]), new Core.Model.TensorSpec("bn.num_batches_tracked", Core.Model.DType.I64, [])]);
+        var error = Assert.Throws<Core.SwarmException>(() => swarm.Scheduler.Enter(() => node.RegisterAsync(odd, default)).GetAwaiter().GetResult());
+        Assert.Contains("tensor 'layer.weight' has shape [4,4] but [3,4] is expected", error.Message);
     }
 }

@@ -1,0 +1,153 @@
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Contract;
+
+namespace SwarmLearning.Protocol.Tests;
+
+/// <summary>The contract as a pure function: refusals, their codes and messages, idempotence, operator rights.</summary>
+public sealed class TrainingContractTests
+{
+    private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly ModelSignature Model = new([new TensorSpec("fc1.weight", DType.F32, [64, 784]), new TensorSpec("fc1.bias", DType.F32, [64])]);
+    private static readonly TrainingParameters Params = new(MinPeers: 2, SyncFrequency: 10);
+    private static readonly ContentHash H1 = ContentHash.Of([1]), H2 = ContentHash.Of([2]), H3 = ContentHash.Of([3]);
+
+    private ContractRegistry _registry = ContractRegistry.Empty;
+
+    private TxOutcome Do(ContractTx tx, string sender, bool isOperator = false, int seconds = 0)
+    {
+        (_registry, var outcome) = _registry.Apply(tx, new TxContext(sender, isOperator, T0.AddSeconds(seconds)));
+        return outcome;
+    }
+
+    private ContractState State => _registry.Contracts["c"];
+
+    private void Register(string id, ModelSignature? model = null, TrainingParameters? parameters = null, bool canLead = true) =>
+        Do(new RegisterNode("c", id, model ?? Model, parameters ?? Params, canLead), id).EnsureAccepted();
+
+    [Fact]
+    public void A_node_whose_model_differs_in_shape_is_refused_with_the_tensor_named()
+    {
+        Register("a");
+        var other = new ModelSignature([new TensorSpec("fc1.weight", DType.F32, [128, 784]), new TensorSpec("fc1.bias", DType.F32, [64])]);
+        var outcome = Do(new RegisterNode("c", "b", other, Params), "b");
+        Assert.False(outcome.Accepted);
+        Assert.Equal("signature-mismatch", outcome.Code);
+        Assert.Contains("tensor 'fc1.weight' has shape [128,784] but [64,784] is expected", outcome.Reason);
+    }
+
+    [Fact]
+    public void A_node_with_different_training_parameters_is_refused_with_the_parameter_named()
+    {
+        Register("a");
+        var outcome = Do(new RegisterNode("c", "b", Model, Params with { MinPeers = 3 }), "b");
+        Assert.Equal("parameter-mismatch", outcome.Code);
+        Assert.Contains("parameter minPeers is 3 on this node but contract 'c' uses 2", outcome.Reason);
+        Assert.Contains("mergeMethod", Do(new RegisterNode("c", "b", Model, Params with { MergeMethod = "geomedian" }), "b").Reason);
+    }
+
+    [Fact]
+    public void Bad_parameters_and_unknown_merge_methods_are_refused_before_a_contract_exists()
+    {
+        Assert.Contains("minPeers must be at least 1", Do(new RegisterNode("c", "a", Model, Params with { MinPeers = 0 }), "a").Reason);
+        Assert.Contains("unknown merge method 'average'", Do(new RegisterNode("c", "a", Model, Params with { MergeMethod = "average" }), "a").Reason);
+        Assert.Empty(_registry.Contracts);
+    }
+
+    [Fact]
+    public void A_node_may_contribute_only_if_up_to_date_with_the_previous_merged_model()
+    {
+        Register("a");
+        Register("b");
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
+        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b").EnsureAccepted();
+        Assert.Equal(RoundPhase.Merging, State.Round.Phase); // everyone is in: no need to wait the window
+        string leader = State.Round.CurrentLeader!;
+        Do(new PublishMerge("c", leader, 0, leader == "a" ? H1 : H2, []), leader).EnsureAccepted();
+
+        var stale = Do(new CheckIn("c", "a", 1, ContentHash.None, H3, 1), "a");
+        Assert.Equal("stale-base", stale.Code);
+        Assert.Contains("load the latest merged model first", stale.Reason);
+        Assert.Equal("future-round", Do(new CheckIn("c", "a", 5, State.LatestMerged!.Hash, H3, 1), "a").Code);
+        Assert.True(Do(new CheckIn("c", "a", 1, State.LatestMerged!.Hash, H3, 1), "a").Accepted);
+    }
+
+    [Fact]
+    public void A_retried_check_in_changes_nothing_and_a_different_second_one_is_refused()
+    {
+        Register("a");
+        Register("b");
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
+        long version = State.Version;
+        Assert.True(Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").Accepted);
+        Assert.Equal(version, State.Version);
+        Assert.Equal("already-checked-in", Do(new CheckIn("c", "a", 0, ContentHash.None, H2, 1), "a").Code);
+    }
+
+    [Fact]
+    public void Only_the_round_leader_may_publish_and_round_zero_adopts_the_leader_model()
+    {
+        Register("a");
+        Register("b");
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a");
+        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b");
+        string leader = State.Round.CurrentLeader!;
+        string other = leader == "a" ? "b" : "a";
+        Assert.Equal("not-leader", Do(new PublishMerge("c", other, 0, H1, []), other).Code);
+        Assert.Equal("round0-adopt", Do(new PublishMerge("c", leader, 0, H3, []), leader).Code);
+    }
+
+    [Fact]
+    public void A_node_acts_only_for_itself_and_operators_alone_create_remove_and_reset()
+    {
+        Register("a");
+        Assert.Equal("not-sender", Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "mallory").Code);
+        Assert.Equal("not-operator", Do(new CreateContract("d", Params, ContractTimings.Default), "a").Code);
+        Assert.Equal("not-operator", Do(new ResetContract("c"), "a").Code);
+        Assert.Equal("no-contract", Do(new CheckIn("zzz", "a", 0, ContentHash.None, H1, 1), "a").Code);
+        Assert.True(Do(new RemoveNode("c", "a"), "admin", isOperator: true).Accepted);
+        Assert.Equal(NodeStatus.Left, State.Nodes["a"].Status);
+        Assert.True(Do(new ResetContract("c"), "admin", isOperator: true).Accepted);
+        Assert.Empty(State.Nodes);
+    }
+
+    [Fact]
+    public void Quorum_waits_for_min_peers_then_the_window_and_the_deadline_is_visible()
+    {
+        Do(new CreateContract("c", Params, new ContractTimings(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), 2)), "admin", true);
+        Register("a");
+        Register("b");
+        Register("x");
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a", seconds: 1);
+        Assert.Null(State.Round.ReadyAt);
+        Assert.Null(State.NextDeadline);
+        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b", seconds: 2);
+        Assert.Equal(T0.AddSeconds(32), State.NextDeadline);
+        Do(new Tick("c"), "a", seconds: 31);
+        Assert.Equal(RoundPhase.Collecting, State.Round.Phase);
+        Do(new Tick("c"), "a", seconds: 32);
+        Assert.Equal(RoundPhase.Merging, State.Round.Phase);
+        Assert.Equal(T0.AddSeconds(92), State.NextDeadline);
+        Do(new Tick("c"), "a", seconds: 92);
+        Assert.Equal(1, State.Round.LeaderIndex); // the first leader timed out
+    }
+
+    [Fact]
+    public void Contract_state_is_the_same_for_the_same_transactions_applied_twice()
+    {
+        ContractState Run()
+        {
+            _registry = ContractRegistry.Empty;
+            Register("a");
+            Register("b");
+            Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a", seconds: 1);
+            Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 3), "b", seconds: 2);
+            return State;
+        }
+        var first = Run();
+        var second = Run();
+        Assert.Equal(first.Round.LeaderOrder, second.Round.LeaderOrder);
+        Assert.Equal(first.Round.Contributions, second.Round.Contributions);
+        Assert.Equal(first.Version, second.Version);
+    }
+}
