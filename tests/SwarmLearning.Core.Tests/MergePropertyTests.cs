@@ -84,6 +84,26 @@ public sealed class MergePropertyTests
     }
 
     [Fact]
+    public void Reusing_an_old_output_gives_the_same_bits_and_writes_into_its_buffers()
+    {
+        var swarm = Swarm(11, 5);
+        foreach (IMergeMethod method in new IMergeMethod[] { new WeightedMean(), new CoordinateMedian(), new TrimmedMean(0.2) })
+        {
+            var old = TestModels.Random(99);
+            var fresh = method.Merge(swarm).Model;
+            var reused = method.Merge(swarm, old).Model;
+            Assert.Equal(SafetensorsWriter.Hash(fresh), SafetensorsWriter.Hash(reused));
+            Assert.Same(old["fc1.weight"].Data, reused["fc1.weight"].Data);
+        }
+        var accumulator = new MeanAccumulator(swarm[0].Model.Signature, swarm.Sum(c => c.Weight), TestModels.Random(98));
+        foreach (var c in swarm.OrderBy(c => c.NodeId, StringComparer.Ordinal))
+        {
+            accumulator.Add(c);
+        }
+        Assert.Equal(SafetensorsWriter.Hash(new WeightedMean().Merge(swarm).Model), SafetensorsWriter.Hash(accumulator.Finish()));
+    }
+
+    [Fact]
     public void Accumulator_refuses_a_merge_with_a_contribution_missing()
     {
         var swarm = Swarm(4, 3);

@@ -15,5 +15,10 @@ public interface IMergeMethod
     string Name { get; }
 
     /// <summary>Merges the contributions; throws <see cref="MergeException"/> naming the node and tensor on bad input.</summary>
-    MergeResult Merge(IReadOnlyList<Contribution> contributions);
+    /// <param name="contributions">The models with their weights.</param>
+    /// <param name="reuse">
+    /// A model of the same signature whose float32 buffers may be overwritten with the result (e.g. the previous
+    /// round's merged model, once saved): fresh memory costs page faults, which on some machines cost more than the merge.
+    /// </param>
+    MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null);
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SwarmLearning.Core.Model;
 
 namespace SwarmLearning.Core.Merging;
@@ -18,7 +19,7 @@ public abstract class ElementwiseMerge : IMergeMethod
     protected abstract bool CheckInputsFinite { get; }
 
     /// <inheritdoc />
-    public MergeResult Merge(IReadOnlyList<Contribution> contributions)
+    public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null)
     {
         var inputs = MergeInputs.Validate(contributions, CheckInputsFinite);
         CheckCount(inputs.Count);
@@ -27,7 +28,7 @@ public abstract class ElementwiseMerge : IMergeMethod
         {
             var spec = inputs.Signature.Tensors[t];
             tensors.Add(spec.DType.IsFloat()
-                ? MergeFloatTensor(inputs, t, spec)
+                ? MergeFloatTensor(inputs, t, spec, ReusableBuffer(reuse, spec))
                 : IntegerMedian.Merge(inputs, t));
         }
         var merged = new ModelState(tensors, inputs.Contributions[0].Model.Metadata);
@@ -40,19 +41,26 @@ public abstract class ElementwiseMerge : IMergeMethod
     /// <summary>Merges one chunk of coordinates; <paramref name="inputs"/> hold the chunk of each input, in canonical order.</summary>
     protected abstract void MergeChunk(ChunkInputs inputs, double[] weights, Span<float> output);
 
-    private Tensor MergeFloatTensor(MergeInputs inputs, int index, TensorSpec spec)
+    /// <summary>The reuse model's buffer for this tensor when it is float32 of the same shape, else null.</summary>
+    internal static byte[]? ReusableBuffer(ModelState? reuse, TensorSpec spec) =>
+        reuse is not null && reuse.TryGet(spec.Name, out var old) && old.DType == DType.F32 && spec.DType == DType.F32 && old.Shape.SequenceEqual(spec.Shape)
+            ? old.Data
+            : null;
+
+    private Tensor MergeFloatTensor(MergeInputs inputs, int index, TensorSpec spec, byte[]? reuse)
     {
         var sources = inputs.Contributions.Select(c => FloatConversion.ToFloat32Bytes(c.Model.Tensors[index])).ToArray();
         int length = sources[0].Length / 4;
-        var output = new float[length];
+        // Every element is written by the first input's pass, so the buffer need not be zeroed.
+        var output = reuse ?? GC.AllocateUninitializedArray<byte>(length * 4);
         int chunks = (length + ChunkElements - 1) / ChunkElements;
         Parallel.For(0, chunks, chunk =>
         {
             int start = chunk * ChunkElements;
             int count = Math.Min(ChunkElements, length - start);
-            MergeChunk(new ChunkInputs(sources, start, count), inputs.Weights, output.AsSpan(start, count));
+            MergeChunk(new ChunkInputs(sources, start, count), inputs.Weights, MemoryMarshal.Cast<byte, float>(output.AsSpan(start * 4, count * 4)));
         });
-        if (!CheckInputsFinite && !System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(output))
+        if (!CheckInputsFinite && !System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<float>(MemoryMarshal.Cast<byte, float>(output.AsSpan())))
         {
             // Only now pay for a scan of the inputs, to name the culprit.
             foreach (var c in inputs.Contributions)
@@ -61,6 +69,6 @@ public abstract class ElementwiseMerge : IMergeMethod
             }
             throw new MergeException($"the {Name} of tensor '{spec.Name}' overflowed float32 although every input is finite");
         }
-        return FloatConversion.FromFloat32(spec.Name, spec.DType, spec.Shape, output);
+        return FloatConversion.FromFloat32Bytes(spec.Name, spec.DType, spec.Shape, output);
     }
 }

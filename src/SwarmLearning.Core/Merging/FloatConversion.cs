@@ -37,26 +37,33 @@ internal static class FloatConversion
     }
 
     /// <summary>Builds a tensor of <paramref name="dtype"/> from float32 values (round to nearest even for BF16).</summary>
-    public static Tensor FromFloat32(string name, DType dtype, IReadOnlyList<long> shape, float[] values)
+    public static Tensor FromFloat32(string name, DType dtype, IReadOnlyList<long> shape, float[] values) =>
+        dtype == DType.F32
+            ? new Tensor(name, dtype, shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray())
+            : FromFloat32Bytes(name, dtype, shape, MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+
+    /// <summary>Builds a tensor from float32 bytes, taking the array itself (no copy) when the dtype is F32.</summary>
+    public static Tensor FromFloat32Bytes(string name, DType dtype, IReadOnlyList<long> shape, byte[] float32Bytes)
     {
-        var floats = values.AsSpan();
+        var floats = MemoryMarshal.Cast<byte, float>(float32Bytes.AsSpan());
+        int count = floats.Length;
         switch (dtype)
         {
             case DType.F32:
-                return new Tensor(name, dtype, shape, MemoryMarshal.AsBytes(floats).ToArray());
+                return new Tensor(name, dtype, shape, float32Bytes);
             case DType.F16:
             {
-                var data = new byte[values.Length * 2];
+                var data = new byte[count * 2];
                 TensorPrimitives.ConvertToHalf(floats, MemoryMarshal.Cast<byte, Half>(data.AsSpan()));
                 return new Tensor(name, dtype, shape, data);
             }
             case DType.BF16:
             {
-                var data = new byte[values.Length * 2];
+                var data = new byte[count * 2];
                 var target = MemoryMarshal.Cast<byte, ushort>(data.AsSpan());
-                for (int i = 0; i < values.Length; i++)
+                for (int i = 0; i < count; i++)
                 {
-                    target[i] = ToBFloat16(values[i]);
+                    target[i] = ToBFloat16(floats[i]);
                 }
                 return new Tensor(name, dtype, shape, data);
             }

@@ -1,3 +1,4 @@
+using SwarmLearning.Core.Model;
 using System.Globalization;
 
 namespace SwarmLearning.Core.Merging;
@@ -19,7 +20,7 @@ public sealed class GeometricMedian(double tolerance = 1e-6, int maxIterations =
     public string Name => "geomedian";
 
     /// <inheritdoc />
-    public MergeResult Merge(IReadOnlyList<Contribution> contributions)
+    public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null)
     {
         var inputs = MergeInputs.Validate(contributions, checkFinite: true);
         var floatIndices = WholeModelMerge.FloatIndices(inputs.Signature);

@@ -1,3 +1,4 @@
+using SwarmLearning.Core.Model;
 namespace SwarmLearning.Core.Merging;
 
 /// <summary>
@@ -28,7 +29,7 @@ public sealed class Krum : IMergeMethod
     public string Name => $"krum:f={Byzantine},m={Selected}";
 
     /// <inheritdoc />
-    public MergeResult Merge(IReadOnlyList<Contribution> contributions)
+    public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null)
     {
         var inputs = MergeInputs.Validate(contributions, checkFinite: true);
         int n = inputs.Count;

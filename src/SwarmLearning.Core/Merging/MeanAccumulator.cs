@@ -13,13 +13,16 @@ public sealed class MeanAccumulator
 {
     private readonly ModelSignature _signature;
     private readonly double _totalWeight;
-    private readonly float[]?[] _sums;
+    private readonly byte[]?[] _sums;
     private readonly List<Contribution> _integerParts = [];
     private readonly HashSet<string> _added = new(StringComparer.Ordinal);
     private double _addedWeight;
 
     /// <summary>Starts an accumulation for models of <paramref name="signature"/> whose weights sum to <paramref name="totalWeight"/>.</summary>
-    public MeanAccumulator(ModelSignature signature, double totalWeight)
+    /// <param name="signature">The tensors every model must have.</param>
+    /// <param name="totalWeight">The sum of the weights of the models that will be added.</param>
+    /// <param name="reuse">A model whose float32 buffers of the same shape may hold the result (see <see cref="IMergeMethod.Merge"/>).</param>
+    public MeanAccumulator(ModelSignature signature, double totalWeight, ModelState? reuse = null)
     {
         if (!(totalWeight > 0) || !double.IsFinite(totalWeight))
         {
@@ -27,7 +30,13 @@ public sealed class MeanAccumulator
         }
         _signature = signature;
         _totalWeight = totalWeight;
-        _sums = [.. signature.Tensors.Select(t => t.DType.IsFloat() ? new float[Tensor.ByteCount(t.DType, t.Shape) / t.DType.SizeOf()] : null)];
+        _sums = [.. signature.Tensors.Select(t => t.DType.IsFloat() ? Zeroed(ElementwiseMerge.ReusableBuffer(reuse, t)) ?? new byte[Tensor.ByteCount(t.DType, t.Shape) / t.DType.SizeOf() * 4] : null)];
+    }
+
+    private static byte[]? Zeroed(byte[]? buffer)
+    {
+        buffer?.AsSpan().Clear();
+        return buffer;
     }
 
     /// <summary>Adds one node's model; checks its tensors and values first.</summary>
@@ -49,7 +58,8 @@ public sealed class MeanAccumulator
             if (_sums[t] is { } sum)
             {
                 var values = MemoryMarshal.Cast<byte, float>(FloatConversion.ToFloat32Bytes(contribution.Model.Tensors[t]).AsSpan());
-                TensorPrimitives.MultiplyAdd(values, scale, sum, sum);
+                var total = MemoryMarshal.Cast<byte, float>(sum.AsSpan());
+                TensorPrimitives.MultiplyAdd(values, scale, total, total);
             }
         }
         _addedWeight += contribution.Weight;
@@ -71,7 +81,7 @@ public sealed class MeanAccumulator
         {
             var spec = _signature.Tensors[t];
             tensors.Add(_sums[t] is { } sum
-                ? FloatConversion.FromFloat32(spec.Name, spec.DType, spec.Shape, sum)
+                ? FloatConversion.FromFloat32Bytes(spec.Name, spec.DType, spec.Shape, sum)
                 : IntegerMedian.Merge(integerInputs!, i++));
         }
         return new ModelState(tensors);
