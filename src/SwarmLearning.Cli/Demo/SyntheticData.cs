@@ -18,7 +18,7 @@ internal static class SyntheticData
     public static (DataSet Train, DataSet Test) Make(int seed, int trainCount, int testCount)
     {
         var random = new Random(seed);
-        var centres = Enumerable.Range(0, Classes).Select(_ => Enumerable.Range(0, Features).Select(_ => Gaussian(random) * 1.2f).ToArray()).ToArray();
+        var centres = Enumerable.Range(0, Classes).Select(_ => Enumerable.Range(0, Features).Select(_ => Gaussian(random) * 0.7f).ToArray()).ToArray();
         DataSet Sample(int count)
         {
             var features = new float[count][];

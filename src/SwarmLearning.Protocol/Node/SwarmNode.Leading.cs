@@ -34,6 +34,7 @@ public sealed partial class SwarmNode
                 }
                 var (merged, note) = await MergeAsync(state, usable, cancellationToken);
                 mergedHash = await store.PutAsync(merged, cancellationToken);
+                _mergeBuffers = merged;
                 Log.Published(_logger, options.NodeId, mergedHash.Short, round.Number, note);
             }
             var outcome = await ledger.SubmitAsync(new PublishMerge(options.Contract, options.NodeId, round.Number, mergedHash, excluded), cancellationToken);
@@ -97,7 +98,7 @@ public sealed partial class SwarmNode
         double Weight(MergeContribution c) => c.WeightMicros / (double)TrainingContract.WeightScale;
         if (method is WeightedMean)
         {
-            var accumulator = new MeanAccumulator(state.Signature!, ordered.Sum(u => Weight(u.Contribution)));
+            var accumulator = new MeanAccumulator(state.Signature!, ordered.Sum(u => Weight(u.Contribution)), _mergeBuffers);
             foreach (var (contribution, hash) in ordered)
             {
                 var model = await store.GetAsync(hash, cancellationToken);
@@ -110,7 +111,7 @@ public sealed partial class SwarmNode
         {
             contributions.Add(new Contribution(contribution.Key, await store.GetAsync(hash, cancellationToken), Weight(contribution)));
         }
-        var result = method.Merge(contributions);
+        var result = method.Merge(contributions, _mergeBuffers);
         return (result.Model, result.Note);
     }
 }

@@ -25,6 +25,9 @@ public sealed partial class SwarmNode(
     private readonly HashSet<long> _roundsLed = [];
     private MergedRound? _base;
 
+    // The last model this node merged, once stored: its buffers hold the next merge (fresh memory costs page faults).
+    private ModelState? _mergeBuffers;
+
     /// <summary>The node's options.</summary>
     public SwarmNodeOptions Options => options;
 

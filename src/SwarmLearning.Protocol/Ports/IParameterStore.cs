@@ -6,7 +6,10 @@ namespace SwarmLearning.Protocol.Ports;
 /// <summary>A node's content-addressed store of parameter files (what its file server serves to peers).</summary>
 public interface IParameterStore
 {
-    /// <summary>Stores a model and returns its content hash (storing the same model twice is harmless).</summary>
+    /// <summary>
+    /// Stores a model and returns its content hash (storing the same model twice is harmless). The store keeps its own
+    /// copy (a file): the caller may overwrite the model's buffers afterwards.
+    /// </summary>
     Task<ContentHash> PutAsync(ModelState model, CancellationToken cancellationToken);
 
     /// <summary>Loads a stored model; throws if this store does not hold it.</summary>
