@@ -17,12 +17,7 @@ public sealed class CoordinateMedian : ElementwiseMerge
         Span<double> w = n <= 128 ? stackalloc double[n] : new double[n];
         for (int e = 0; e < output.Length; e++)
         {
-            for (int i = 0; i < n; i++)
-            {
-                values[i] = inputs[i][e];
-            }
-            weights.CopyTo(w);
-            WeightedMedian.Sort(values, w);
+            WeightedMedian.SortedColumn(inputs, e, weights, values, w);
             output[e] = WeightedMedian.OfSorted(values, w);
         }
     }

@@ -3,6 +3,17 @@ namespace SwarmLearning.Core.Merging;
 /// <summary>Small sorting kernels shared by the coordinate-wise robust methods.</summary>
 internal static class WeightedMedian
 {
+    /// <summary>Gathers coordinate <paramref name="e"/> of every input with its weight, sorted by value.</summary>
+    public static void SortedColumn(ChunkInputs inputs, int e, double[] weights, Span<float> values, Span<double> sortedWeights)
+    {
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            values[i] = inputs[i][e];
+        }
+        weights.CopyTo(sortedWeights);
+        Sort(values, sortedWeights);
+    }
+
     /// <summary>Sorts values ascending, carrying weights along (insertion sort: inputs are a handful of nodes).</summary>
     public static void Sort(Span<float> values, Span<double> weights)
     {
