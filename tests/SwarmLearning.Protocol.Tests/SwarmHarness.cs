@@ -4,6 +4,7 @@ using SwarmLearning.Core.Model;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.InMemory;
 using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Ports;
 
 namespace SwarmLearning.Protocol.Tests;
 
@@ -34,12 +35,13 @@ internal sealed class SwarmHarness
 
     public ContractState State => Ledger.Registry.Contracts[ContractName];
 
-    public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmNodeOptions, SwarmNodeOptions>? configure = null, int seed = -1)
+    public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmNodeOptions, SwarmNodeOptions>? configure = null, int seed = -1, Func<ILedger, ILedger>? wrapLedger = null)
     {
         var options = new SwarmNodeOptions(id, ContractName, Parameters) { TotalEpochs = epochs, RetryDelay = TimeSpan.FromSeconds(1) };
         options = configure?.Invoke(options) ?? options;
         Network.SetReachable(id, true);
-        var node = new SwarmNode(options, Ledger.For(id), Network.StoreOf(id), Network.TransportOf(id), Time, new TestLogger(Time, NodeLog));
+        var ledger = wrapLedger?.Invoke(Ledger.For(id)) ?? Ledger.For(id);
+        var node = new SwarmNode(options, ledger, Network.StoreOf(id), Network.TransportOf(id), Time, new TestLogger(Time, NodeLog));
         var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds), SharedOptimum);
         var cancel = new CancellationTokenSource();
         var task = Scheduler.Enter(() => SwarmTrainingLoop.RunAsync(node, session, epochs, cancel.Token));

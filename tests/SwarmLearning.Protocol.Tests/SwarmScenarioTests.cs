@@ -208,6 +208,21 @@ public sealed class SwarmScenarioTests
     }
 
     [Fact]
+    public void A_leader_whose_publication_failed_tries_again_when_the_order_comes_back_to_it()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 2, SyncFrequency: 2));
+        var healed = swarm.Time.GetUtcNow() + TimeSpan.FromSeconds(30);
+        bool Down() => swarm.Time.GetUtcNow() < healed && swarm.State.Round.Number >= 1;
+        swarm.Start("a", epochs: 2, wrapLedger: l => new FlakyLedger(l, Down));
+        swarm.Start("b", epochs: 2, wrapLedger: l => new FlakyLedger(l, Down));
+        swarm.RunUntil(() => swarm.AllDone("a", "b"), Hour);
+
+        // Round 1: the first leader's publication is lost, so is the second's after its timeout; then the first leads again.
+        Assert.Equal(2, swarm.Events.Count(e => e.Contains("did not publish round 1", StringComparison.Ordinal)));
+        Assert.Equal(swarm.FinalHashOf("a"), swarm.FinalHashOf("b"));
+    }
+
+    [Fact]
     public void A_node_that_opts_out_of_leadership_never_leads()
     {
         var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 3, SyncFrequency: 1));

@@ -19,7 +19,7 @@ public sealed partial class SwarmNode
             {
                 return null;
             }
-            if (state.Round.Number == round && state.Round.CurrentLeader == options.NodeId && _roundsLed.Add(round))
+            if (state.Round.Number == round && state.Round.CurrentLeader == options.NodeId && _roundsLed.Add((round, state.Round.LeaderIndex)))
             {
                 await LeadMergeAsync(state, cancellationToken);
                 state = await RequireContractAsync(cancellationToken);

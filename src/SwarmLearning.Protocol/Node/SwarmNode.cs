@@ -22,7 +22,8 @@ public sealed partial class SwarmNode(
     TimeProvider time, ILogger? logger = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
-    private readonly HashSet<long> _roundsLed = [];
+    // (round, leader attempt) pairs this node has led: when the leader order wraps round to it again, it tries again.
+    private readonly HashSet<(long Round, int Attempt)> _roundsLed = [];
     private MergedRound? _base;
 
     // The last model this node merged, once stored: its buffers hold the next merge (fresh memory costs page faults).
