@@ -1,0 +1,120 @@
+using ModelState = SwarmLearning.Core.Model.ModelState;
+using SwarmLearning.Protocol.Ports;
+using SwarmLearning.TorchSharp.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace SwarmLearning.TorchSharp;
+
+/// <summary>
+/// One node's ML program in TorchSharp: a network, Adam, the node's own images (shuffled each epoch, seeded) and
+/// validation images. What <see cref="Protocol.Node.SwarmTrainingLoop"/> drives, and what the ML channel will wrap.
+/// </summary>
+public sealed class TorchSession : IMlSession, IDisposable
+{
+    private readonly Module<Tensor, Tensor> _model;
+    private readonly optim.Optimizer _optimizer;
+    private readonly Tensor _images, _labels, _validationImages, _validationLabels;
+    private readonly Random _random;
+    private readonly int _batchSize;
+    private int[] _order;
+    private int _cursor;
+
+    /// <summary>Creates the network <paramref name="modelName"/> (seeded) over the node's <paramref name="data"/>.</summary>
+    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, int batchSize = 64, double learningRate = 1e-3)
+    {
+        torch.manual_seed(seed);
+        _model = Models.ModelZoo.Create(modelName);
+        _optimizer = optim.Adam(_model.parameters(), learningRate);
+        _images = ToImages(data);
+        _labels = torch.tensor(data.Labels.Select(l => (long)l).ToArray());
+        _validationImages = ToImages(validation);
+        _validationLabels = torch.tensor(validation.Labels.Select(l => (long)l).ToArray());
+        _random = new Random(seed);
+        _batchSize = batchSize;
+        _order = Shuffled(data.Count);
+    }
+
+    /// <inheritdoc />
+    public int BatchesPerEpoch => Math.Max(1, (int)(_labels.shape[0] + _batchSize - 1) / _batchSize);
+
+    /// <summary>The network.</summary>
+    public Module<Tensor, Tensor> Model => _model;
+
+    /// <inheritdoc />
+    public Task TrainBatchAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (_cursor >= _order.Length)
+        {
+            _order = Shuffled(_order.Length);
+            _cursor = 0;
+        }
+        int count = Math.Min(_batchSize, _order.Length - _cursor);
+        using var scope = NewDisposeScope();
+        var index = torch.tensor(_order.AsSpan(_cursor, count).ToArray().Select(i => (long)i).ToArray());
+        _cursor += count;
+        _model.train();
+        _optimizer.zero_grad();
+        var loss = functional.cross_entropy(_model.call(_images.index_select(0, index)), _labels.index_select(0, index));
+        loss.backward();
+        _optimizer.step();
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ModelState GetParameters() => StateDict.From(_model);
+
+    /// <inheritdoc />
+    public void LoadParameters(ModelState model) => StateDict.Load(_model, model);
+
+    /// <inheritdoc />
+    public Evaluation? Evaluate() => Score(_validationImages, _validationLabels);
+
+    /// <summary>Loss and accuracy on a labelled set.</summary>
+    public Evaluation Score(ImageSet data)
+    {
+        using var images = ToImages(data);
+        using var labels = torch.tensor(data.Labels.Select(l => (long)l).ToArray());
+        return Score(images, labels);
+    }
+
+    private Evaluation Score(Tensor images, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        _model.eval();
+        double loss = 0;
+        long correct = 0, count = labels.shape[0];
+        for (long start = 0; start < count; start += 1000)
+        {
+            long length = Math.Min(1000, count - start);
+            var logits = _model.call(images.narrow(0, start, length));
+            var target = labels.narrow(0, start, length);
+            loss += functional.cross_entropy(logits, target, reduction: Reduction.Sum).item<float>();
+            correct += logits.argmax(1).eq(target).sum().item<long>();
+        }
+        return new Evaluation(loss / count, (double)correct / count);
+    }
+
+    private static Tensor ToImages(ImageSet data) => torch.tensor(data.Pixels, [data.Count, 1, 28, 28]);
+
+    private int[] Shuffled(int count)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        _random.Shuffle(order);
+        return order;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _model.Dispose();
+        _optimizer.Dispose();
+        _images.Dispose();
+        _labels.Dispose();
+        _validationImages.Dispose();
+        _validationLabels.Dispose();
+    }
+}

@@ -1,0 +1,96 @@
+using SwarmLearning.Core;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Protocol.InMemory;
+using SwarmLearning.TorchSharp.Data;
+using TorchSharp;
+
+namespace SwarmLearning.TorchSharp.Tests;
+
+/// <summary>Real networks on real Fashion-MNIST images in an in-process swarm; small slices so CI takes seconds.</summary>
+public sealed class SwarmTrainingTests
+{
+    private static readonly Lazy<(ImageSet Train, ImageSet Test)> s_data = new(() => FashionMnist.Load());
+
+    [Theory]
+    [InlineData("mlp")]
+    [InlineData("cnn")]
+    [InlineData("lstm")]
+    public void State_dict_round_trips_through_a_model_state_and_a_safetensors_file(string model)
+    {
+        using var a = new TorchSession(model, s_data.Value.Train.Take(64), s_data.Value.Test.Take(64), seed: 1);
+        using var b = new TorchSession(model, s_data.Value.Train.Take(64), s_data.Value.Test.Take(64), seed: 2);
+        var state = a.GetParameters();
+        using var file = new MemoryStream();
+        SafetensorsWriter.Write(state, file);
+        b.LoadParameters(SafetensorsReader.Read(new MemoryStream(file.ToArray()), "memory"));
+        Assert.Equal(SafetensorsWriter.Hash(state), SafetensorsWriter.Hash(b.GetParameters()));
+        Assert.Equal(a.Evaluate()!.Loss, b.Evaluate()!.Loss, 6);
+    }
+
+    [Fact]
+    public void Loading_another_network_s_state_is_refused_naming_the_tensor()
+    {
+        using var mlp = new TorchSession("mlp", s_data.Value.Train.Take(64), s_data.Value.Test.Take(64), seed: 1);
+        using var cnn = new TorchSession("cnn", s_data.Value.Train.Take(64), s_data.Value.Test.Take(64), seed: 1);
+        var error = Assert.Throws<SwarmException>(() => cnn.LoadParameters(mlp.GetParameters()));
+        Assert.Contains("tensor 'fc1.weight' has shape [256,784] but [128,3136] is expected", error.Message);
+    }
+
+    [Fact]
+    public async Task A_swarm_of_three_beats_its_nodes_alone_on_a_label_skewed_split()
+    {
+        var (train, test) = (s_data.Value.Train.Take(4500), s_data.Value.Test.Take(2000));
+        var shares = Partitioner.Split(train.Labels, 3, "dirichlet:0.2", seed: 5);
+        torch.set_num_threads(1);
+        var swarm = new InProcessSwarm("fmnist", new TrainingParameters(MinPeers: 3, SyncFrequency: 4),
+            new ContractTimings(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), 2));
+        var sessions = shares.Select((s, i) => new TorchSession("mlp", train.Select(s), test.Take(200), seed: 10 + i)).ToArray();
+        // Weighted by data size (nodeWeightage), as FedAvg does: with a skewed split the shares differ tenfold.
+        var runs = sessions.Select((s, i) => swarm.Start($"node{i + 1}", s, epochs: 3, o => o with { Weightage = shares[i].Length })).ToArray();
+        var finals = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromMinutes(5));
+
+        double swarmAccuracy = sessions[0].Score(test).Metric;
+        var alone = new List<double>();
+        for (int i = 0; i < shares.Length; i++)
+        {
+            using var session = new TorchSession("mlp", train.Select(shares[i]), test.Take(200), seed: 10 + i);
+            for (int b = 0; b < 3 * session.BatchesPerEpoch; b++)
+            {
+                await session.TrainBatchAsync(default);
+            }
+            alone.Add(session.Score(test).Metric);
+        }
+
+        Assert.Single(finals.Select(SafetensorsWriter.Hash).Distinct());
+        Assert.All(alone, a => Assert.True(swarmAccuracy > a + 0.05, $"swarm {swarmAccuracy:P1} vs alone {string.Join(", ", alone.Select(x => x.ToString("P1")))}"));
+        foreach (var s in sessions)
+        {
+            s.Dispose();
+        }
+    }
+
+    [Theory]
+    [InlineData("mlp")]
+    [InlineData("cnn")]
+    [InlineData("lstm")]
+    public async Task Each_network_trains_in_a_swarm_and_every_node_ends_with_the_same_model(string model)
+    {
+        var (train, test) = (s_data.Value.Train.Take(600), s_data.Value.Test.Take(300));
+        var shares = Partitioner.Split(train.Labels, 2, "iid", seed: 1);
+        torch.set_num_threads(1);
+        var swarm = new InProcessSwarm("net", new TrainingParameters(MinPeers: 2, SyncFrequency: 2),
+            new ContractTimings(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), 2));
+        var sessions = shares.Select((s, i) => new TorchSession(model, train.Select(s), test, seed: i)).ToArray();
+        double before = sessions[0].Score(test).Loss;
+        var runs = sessions.Select((s, i) => swarm.Start($"n{i}", s, epochs: 1)).ToArray();
+        var finals = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromMinutes(5));
+        Assert.Single(finals.Select(SafetensorsWriter.Hash).Distinct());
+        Assert.True(sessions[0].Score(test).Loss < before, $"{model}: loss did not fall");
+        Assert.True(swarm.State.History.Count >= 3);
+        foreach (var s in sessions)
+        {
+            s.Dispose();
+        }
+    }
+}
