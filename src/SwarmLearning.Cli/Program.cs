@@ -5,6 +5,7 @@ using SwarmLearning.Core;
 
 var root = new RootCommand("swarm: Swarm Learning, decentralized and privacy-preserving machine learning");
 root.Subcommands.Add(DemoCommand());
+root.Subcommands.Add(SwarmLearning.Cli.Simulate.SimulateCommand.Create());
 return await root.Parse(args).InvokeAsync();
 
 static Command DemoCommand()

@@ -15,6 +15,22 @@ public static class Partitioner
 
     private const int MinimumPerNode = 10;
 
+    /// <summary>Checks a specification's syntax without splitting anything; throws <see cref="SwarmException"/> if it is wrong.</summary>
+    public static void CheckSpecification(string specification)
+    {
+        string[] parts = specification.Trim().ToLowerInvariant().Split(':', 2);
+        switch (parts[0])
+        {
+            case "iid" when parts.Length == 1:
+                return;
+            case "dirichlet" or "quantity":
+                Alpha(parts, specification);
+                return;
+            default:
+                throw new SwarmException($"unknown partition '{specification}'; use one of: {Help}");
+        }
+    }
+
     /// <summary>Returns the row indices of each node's share.</summary>
     public static int[][] Split(IReadOnlyList<byte> labels, int nodes, string specification, int seed)
     {

@@ -1,0 +1,36 @@
+using ScottPlot;
+
+namespace SwarmLearning.Cli.Simulate;
+
+/// <summary>Draws the report as a PNG: test accuracy of each swarm, the nodes alone and the pooled model.</summary>
+internal static class SimulateChart
+{
+    public static void Save(SimulateReport report, string path)
+    {
+        var plot = new Plot();
+        var bars = new List<(string Label, double Value, Color Color)>();
+        bars.AddRange(report.Swarms.Select(s => ($"swarm ({s.MergeMethod})", s.Accuracy * 100, Colors.SteelBlue)));
+        if (report.AloneAccuracy is { Count: > 0 } alone)
+        {
+            bars.Add(("nodes alone (mean)", alone.Average() * 100, Colors.Gray));
+            bars.Add(("best node alone", alone.Max() * 100, Colors.DarkGray));
+        }
+        if (report.CentralAccuracy is double central)
+        {
+            bars.Add(("central (pooled data)", central * 100, Colors.SeaGreen));
+        }
+        for (int i = 0; i < bars.Count; i++)
+        {
+            var bar = plot.Add.Bar(position: i, value: bars[i].Value);
+            bar.Color = bars[i].Color;
+            var label = plot.Add.Text($"{bars[i].Value:F1}", i, bars[i].Value + 1);
+            label.Alignment = Alignment.LowerCenter;
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. Enumerable.Range(0, bars.Count).Select(i => (double)i)], [.. bars.Select(b => b.Label)]);
+        plot.Axes.SetLimitsY(0, 105);
+        plot.YLabel("test accuracy (%)");
+        plot.Title($"Fashion-MNIST, {report.Model}, {report.Nodes} nodes, {report.Partition}, {report.Epochs} epochs");
+        plot.SavePng(path, 200 + 150 * bars.Count, 500);
+    }
+}

@@ -1,0 +1,88 @@
+using System.CommandLine;
+using Spectre.Console;
+using SwarmLearning.Cli.Demo;
+using SwarmLearning.Core;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.TorchSharp.Data;
+using SwarmLearning.TorchSharp.Models;
+
+namespace SwarmLearning.Cli.Simulate;
+
+/// <summary>Parses `swarm simulate` and prints its report.</summary>
+internal static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var defaults = new SimulateOptions();
+        var nodes = new Option<int>("--nodes") { Description = "number of Swarm Learning nodes", DefaultValueFactory = _ => defaults.Nodes };
+        var minPeers = new Option<int?>("--min-peers") { Description = "quorum at each sync (default: every node)" };
+        var merge = new Option<string>("--merge") { Description = $"merge method, or several separated by commas to compare them: {Core.Merging.MergeMethods.Help}", DefaultValueFactory = _ => "mean" };
+        var model = new Option<string>("--model") { Description = $"network: {ModelZoo.Help}", DefaultValueFactory = _ => defaults.Model };
+        var partition = new Option<string>("--partition") { Description = $"how the training data is split: {Partitioner.Help}", DefaultValueFactory = _ => defaults.Partition };
+        var epochs = new Option<int>("--epochs") { Description = "epochs each node trains (the baselines train as many)", DefaultValueFactory = _ => defaults.Epochs };
+        var syncFrequency = new Option<int>("--sync-frequency") { Description = "local batches between syncs", DefaultValueFactory = _ => defaults.SyncFrequency };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize, Description = "images per batch" };
+        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate, Description = "Adam's learning rate" };
+        var trainLimit = new Option<int>("--train-limit") { Description = "use only the first N training images (quick runs); 0 uses all 60,000" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => defaults.Seed, Description = "seed for the split, the networks and the batches" };
+        var noBaselines = new Option<bool>("--no-baselines") { Description = "skip training each node alone and the pooled model" };
+        var trainEnd = new Option<TrainEndPolicy>("--train-end") { DefaultValueFactory = _ => defaults.TrainEnd, Description = "checkinModelOnTrainEnd for nodes that finish early" };
+        var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
+        var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
+        var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
+        {
+            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, trainLimit, seed, noBaselines, trainEnd, dataDir, output,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new SimulateOptions
+            {
+                Nodes = parse.GetValue(nodes), MinPeers = parse.GetValue(minPeers),
+                MergeMethods = [.. parse.GetValue(merge)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                Model = parse.GetValue(model)!, Partition = parse.GetValue(partition)!, Epochs = parse.GetValue(epochs),
+                SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
+                TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
+                TrainEnd = parse.GetValue(trainEnd), DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
+            };
+            var display = new DemoDisplay(AnsiConsole.Console);
+            try
+            {
+                var report = await new SimulateRunner(options, display).RunAsync("swarm simulate " + string.Join(' ', parse.Tokens.Select(t => t.Value)), cancellationToken);
+                Print(report, options.OutputDirectory);
+                return 0;
+            }
+            catch (SwarmException e)
+            {
+                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(e.Message)}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    private static void Print(SimulateReport report, string outputDirectory)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"[bold]Fashion-MNIST test accuracy ({report.TestImages} images), {Markup.Escape(report.Model)}, {report.Nodes} nodes, {Markup.Escape(report.Partition)}, {report.Epochs} epochs[/]");
+        table.AddColumns("model", "accuracy", "detail");
+        foreach (var swarm in report.Swarms)
+        {
+            table.AddRow($"[bold]swarm, {Markup.Escape(swarm.MergeMethod)}[/]", $"[bold]{swarm.Accuracy:P2}[/]",
+                $"{swarm.Rounds} merges, {swarm.Seconds / 60:F1} min, {(swarm.SameFinalModelEverywhere ? "same final model on every node" : "[red]final models differ[/]")}");
+        }
+        if (report.AloneAccuracy is { } alone)
+        {
+            for (int i = 0; i < alone.Count; i++)
+            {
+                table.AddRow($"node{i + 1:00} alone", $"{alone[i]:P2}", $"{report.NodeImages[i]} images");
+            }
+            table.AddRow("average node alone", $"{alone.Average():P2}", "");
+        }
+        if (report.CentralAccuracy is double central)
+        {
+            table.AddRow("central (all data pooled)", $"{central:P2}", $"{report.TrainImages} images");
+        }
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"report: {Markup.Escape(Path.Combine(outputDirectory, "report.json"))}, chart: {Markup.Escape(Path.Combine(outputDirectory, "report.png"))}, log: {Markup.Escape(Path.Combine(outputDirectory, "simulate.log"))}");
+    }
+}

@@ -1,0 +1,56 @@
+using SwarmLearning.Core;
+using SwarmLearning.Core.Merging;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.TorchSharp.Data;
+using SwarmLearning.TorchSharp.Models;
+
+namespace SwarmLearning.Cli.Simulate;
+
+/// <summary>What `swarm simulate` runs.</summary>
+internal sealed record SimulateOptions
+{
+    public int Nodes { get; init; } = 6;
+    public int? MinPeers { get; init; }
+    public IReadOnlyList<string> MergeMethods { get; init; } = ["mean"];
+    public string Model { get; init; } = "cnn";
+    public string Partition { get; init; } = "dirichlet:0.5";
+    public int Epochs { get; init; } = 10;
+    public int SyncFrequency { get; init; } = 20;
+    public int BatchSize { get; init; } = 64;
+    public double LearningRate { get; init; } = 1e-3;
+    public int TrainLimit { get; init; }
+    public int Seed { get; init; } = 1;
+    public bool Baselines { get; init; } = true;
+    public TrainEndPolicy TrainEnd { get; init; } = TrainEndPolicy.Snapshot;
+    public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
+    public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
+
+    /// <summary>The quorum: every node unless set.</summary>
+    public int Quorum => MinPeers ?? Nodes;
+
+    /// <summary>Throws a <see cref="SwarmException"/> saying what to change when the options cannot work.</summary>
+    public void Validate()
+    {
+        if (Nodes < 1)
+        {
+            throw new SwarmException($"--nodes must be at least 1 (got {Nodes})");
+        }
+        if (Quorum < 1 || Quorum > Nodes)
+        {
+            throw new SwarmException($"--min-peers is {Quorum} but there are {Nodes} nodes: the training would wait forever at the first sync. Use a value from 1 to {Nodes}");
+        }
+        if (Epochs < 1 || SyncFrequency < 1 || BatchSize < 1 || !(LearningRate > 0))
+        {
+            throw new SwarmException("--epochs, --sync-frequency, --batch-size and --lr must be positive");
+        }
+        if (!ModelZoo.Help.Split(", ").Contains(Model.ToLowerInvariant()))
+        {
+            throw new SwarmException($"unknown model '{Model}'; use one of: {ModelZoo.Help}");
+        }
+        foreach (string method in MergeMethods)
+        {
+            Core.Merging.MergeMethods.Parse(method);
+        }
+        Partitioner.CheckSpecification(Partition);
+    }
+}
