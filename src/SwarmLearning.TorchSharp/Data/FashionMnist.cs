@@ -47,8 +47,8 @@ public static class FashionMnist
                 return candidate;
             }
         }
-        throw new SwarmException(directory == DefaultDirectory
-            ? $"Fashion-MNIST is not installed ({name} not found in {directory}). Install it with: sudo apt-get install dataset-fashion-mnist"
-            : $"Fashion-MNIST file {name}(.gz) not found in {directory}");
+        throw new SwarmException(
+            $"Fashion-MNIST is not there: {name}(.gz) not found in {directory}. Debian's package puts it in {DefaultDirectory}: " +
+            "install it with: sudo apt-get install dataset-fashion-mnist (or point --data-dir at a folder holding the four IDX files)");
     }
 }

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Spectre.Console.Testing;
+using SwarmLearning.Cli.Demo;
+using SwarmLearning.Cli.Simulate;
+using SwarmLearning.Core;
+
+namespace SwarmLearning.Cli.Tests;
+
+public sealed class SimulateTests : IDisposable
+{
+    private readonly string _output = Directory.CreateTempSubdirectory("simulate-").FullName;
+
+    public void Dispose() => Directory.Delete(_output, recursive: true);
+
+    [Theory]
+    [InlineData(2, 3, "cnn", "mean", "iid", "--min-peers is 3 but there are 2 nodes")]
+    [InlineData(3, 3, "resnet", "mean", "iid", "unknown model 'resnet'; use one of: mlp, cnn, lstm")]
+    [InlineData(3, 3, "cnn", "median", "iid", "unknown merge method 'median'")]
+    [InlineData(3, 3, "cnn", "mean", "dirichlet", "needs a positive alpha")]
+    public void Options_that_cannot_work_are_refused_with_what_to_change(int nodes, int minPeers, string model, string merge, string partition, string message)
+    {
+        var options = new SimulateOptions { Nodes = nodes, MinPeers = minPeers, Model = model, MergeMethods = [merge], Partition = partition };
+        Assert.Contains(message, Assert.ThrowsAny<SwarmException>(options.Validate).Message);
+    }
+
+    [Fact]
+    public async Task A_missing_data_set_stops_the_run_with_the_install_command()
+    {
+        var options = new SimulateOptions { Nodes = 2, DataDirectory = Path.Combine(_output, "nothing"), OutputDirectory = _output };
+        var error = await Assert.ThrowsAsync<SwarmException>(() => new SimulateRunner(options, new DemoDisplay(new TestConsole())).RunAsync("test", CancellationToken.None));
+        Assert.Contains("apt-get install dataset-fashion-mnist", error.Message);
+    }
+
+    [Fact]
+    public async Task A_small_simulation_writes_its_report_and_chart()
+    {
+        var options = new SimulateOptions
+        {
+            Nodes = 2, Model = "mlp", Partition = "iid", Epochs = 1, SyncFrequency = 4, TrainLimit = 1200, MergeMethods = ["mean", "geomedian"], OutputDirectory = _output,
+        };
+        var report = await new SimulateRunner(options, new DemoDisplay(new TestConsole())).RunAsync("test", CancellationToken.None);
+
+        Assert.Equal(["mean", "geomedian"], report.Swarms.Select(s => s.MergeMethod));
+        Assert.All(report.Swarms, s => Assert.True(s.SameFinalModelEverywhere && s.Accuracy > 0.3, $"{s.MergeMethod}: {s.Accuracy}"));
+        Assert.Equal(2, report.AloneAccuracy!.Count);
+        Assert.NotNull(report.CentralAccuracy);
+        var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_output, "report.json")));
+        Assert.Equal(2, json.RootElement.GetProperty("swarms").GetArrayLength());
+        var png = await File.ReadAllBytesAsync(Path.Combine(_output, "report.png"));
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+    }
+}
