@@ -15,13 +15,14 @@ internal sealed record SimulateOptions
     public string Model { get; init; } = "cnn";
     public string Partition { get; init; } = "dirichlet:0.5";
     public int Epochs { get; init; } = 10;
-    public int SyncFrequency { get; init; } = 20;
+    public int SyncFrequency { get; init; } = 10;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
     public int TrainLimit { get; init; }
     public int Seed { get; init; } = 1;
     public bool Baselines { get; init; } = true;
     public TrainEndPolicy TrainEnd { get; init; } = TrainEndPolicy.Snapshot;
+    public bool EqualSteps { get; init; } = true;
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
     public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
 

@@ -84,7 +84,7 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         try
         {
             // Nodes weigh by their number of images (nodeWeightage), as FedAvg does; see docs/simulate.md.
-            var runs = sessions.Select((s, i) => swarm.Start($"node{i + 1:00}", s, options.Epochs,
+            var runs = sessions.Select((s, i) => swarm.Start($"node{i + 1:00}", Epochs(s, data), options.Epochs,
                 o => o with { Weightage = data[i].Count, TrainEnd = options.TrainEnd })).ToArray();
             var shown = display.ShowAsync(() => { lock (progress) { return [.. progress.Values.OrderBy(p => p.NodeId)]; } }, () => runs.All(r => r.IsCompleted), cancellationToken);
             var finals = await Task.WhenAll(runs);
@@ -108,6 +108,12 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             }
         }
     }
+
+    /// <summary>With equal steps, an epoch of every node is the average share's number of batches (docs/simulate.md).</summary>
+    private Protocol.Ports.IMlSession Epochs(TorchSession session, ImageSet[] data) =>
+        options.EqualSteps
+            ? new FixedLengthEpochs(session, Math.Max(1, (int)Math.Ceiling(data.Average(d => d.Count) / options.BatchSize)))
+            : session;
 
     private async Task<List<double>> TrainAloneAsync(ImageSet[] data, ImageSet validation, ImageSet test, CancellationToken cancellationToken)
     {
