@@ -14,7 +14,9 @@ namespace SwarmLearning.TorchSharp;
 public sealed class TorchSession : IMlSession, IDisposable
 {
     private readonly Module<Tensor, Tensor> _model;
-    private readonly optim.Optimizer _optimizer;
+    private readonly double _learningRate;
+    private readonly bool _resetOptimizerOnLoad;
+    private optim.Optimizer _optimizer;
     private readonly Tensor _images, _labels, _validationImages, _validationLabels;
     private readonly Random _random;
     private readonly int _batchSize;
@@ -22,10 +24,22 @@ public sealed class TorchSession : IMlSession, IDisposable
     private int _cursor;
 
     /// <summary>Creates the network <paramref name="modelName"/> (seeded) over the node's <paramref name="data"/>.</summary>
-    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, int batchSize = 64, double learningRate = 1e-3)
+    /// <param name="modelName">mlp, cnn or lstm.</param>
+    /// <param name="data">The node's training images.</param>
+    /// <param name="validation">Images for the loss and accuracy reported after each merge.</param>
+    /// <param name="seed">Seeds the initial weights and the batch order.</param>
+    /// <param name="batchSize">Images per batch.</param>
+    /// <param name="learningRate">Adam's learning rate.</param>
+    /// <param name="resetOptimizerOnLoad">
+    /// Start Adam afresh whenever merged parameters are loaded, so moments built on this node's data do not keep
+    /// pushing the merged model back toward it.
+    /// </param>
+    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, int batchSize = 64, double learningRate = 1e-3, bool resetOptimizerOnLoad = false)
     {
         torch.manual_seed(seed);
         _model = Models.ModelZoo.Create(modelName);
+        _learningRate = learningRate;
+        _resetOptimizerOnLoad = resetOptimizerOnLoad;
         _optimizer = optim.Adam(_model.parameters(), learningRate);
         _images = ToImages(data);
         _labels = torch.tensor(data.Labels.Select(l => (long)l).ToArray());
@@ -67,7 +81,15 @@ public sealed class TorchSession : IMlSession, IDisposable
     public ModelState GetParameters() => StateDict.From(_model);
 
     /// <inheritdoc />
-    public void LoadParameters(ModelState model) => StateDict.Load(_model, model);
+    public void LoadParameters(ModelState model)
+    {
+        StateDict.Load(_model, model);
+        if (_resetOptimizerOnLoad)
+        {
+            _optimizer.Dispose();
+            _optimizer = optim.Adam(_model.parameters(), _learningRate);
+        }
+    }
 
     /// <inheritdoc />
     public Evaluation? Evaluate() => Score(_validationImages, _validationLabels);

@@ -28,11 +28,12 @@ internal static class SimulateCommand
         var noBaselines = new Option<bool>("--no-baselines") { Description = "skip training each node alone and the pooled model" };
         var trainEnd = new Option<TrainEndPolicy>("--train-end") { DefaultValueFactory = _ => defaults.TrainEnd, Description = "checkinModelOnTrainEnd for nodes that finish early" };
         var ownEpochs = new Option<bool>("--own-epochs") { Description = "each node's epoch is a pass over its own data (HPE's callback semantics) rather than the average share's number of batches" };
+        var resetOptimizer = new Option<bool>("--reset-optimizer") { Description = "start each node's Adam afresh after every merge" };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, trainLimit, seed, noBaselines, trainEnd, ownEpochs, dataDir, output,
+            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, dataDir, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -43,7 +44,7 @@ internal static class SimulateCommand
                 Model = parse.GetValue(model)!, Partition = parse.GetValue(partition)!, Epochs = parse.GetValue(epochs),
                 SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
                 TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
-                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
+                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
             };
             var display = new DemoDisplay(AnsiConsole.Console);
             try

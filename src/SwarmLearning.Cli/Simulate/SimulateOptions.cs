@@ -23,6 +23,7 @@ internal sealed record SimulateOptions
     public bool Baselines { get; init; } = true;
     public TrainEndPolicy TrainEnd { get; init; } = TrainEndPolicy.Snapshot;
     public bool EqualSteps { get; init; } = true;
+    public bool ResetOptimizer { get; init; }
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
     public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
 

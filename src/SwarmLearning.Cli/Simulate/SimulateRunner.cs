@@ -80,7 +80,7 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             }
         };
         display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches");
-        var sessions = data.Select((d, i) => new TorchSession(options.Model, d, validation, options.Seed * 100 + i, options.BatchSize, options.LearningRate)).ToArray();
+        var sessions = data.Select((d, i) => new TorchSession(options.Model, d, validation, options.Seed * 100 + i, options.BatchSize, options.LearningRate, options.ResetOptimizer)).ToArray();
         try
         {
             // Nodes weigh by their number of images (nodeWeightage), as FedAvg does; see docs/simulate.md.
