@@ -14,9 +14,6 @@ namespace SwarmLearning.Cli.Demo;
 /// </summary>
 internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
 {
-    private const string Contract = "demo";
-    private readonly InMemoryLedger _ledger = new(TimeProvider.System);
-    private readonly InMemoryParameterNetwork _network = new();
     private readonly ConcurrentDictionary<string, NodeProgress> _progress = new();
 
     public async Task<DemoReport> RunAsync(CancellationToken cancellationToken)
@@ -26,27 +23,28 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
         using var log = new FileLogger(Path.Combine(options.OutputDirectory, "demo.log"));
         var (train, test) = SyntheticData.Make(options.Seed, trainCount: 1200 * options.Nodes, testCount: 3000);
         var parts = SyntheticData.SplitBySkew(train, options.Nodes, options.Seed);
-        var parameters = new TrainingParameters(options.MinPeers, options.SyncFrequency, options.MergeMethod);
-        var timings = new ContractTimings(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(10), MaxStaleness: 2, TimeSpan.FromSeconds(10));
-        _ledger.Submit(new CreateContract(Contract, parameters, timings), "operator", isOperator: true).EnsureAccepted();
-        _ledger.Applied += (_, outcome) =>
+        var swarm = new InProcessSwarm("demo", new TrainingParameters(options.MinPeers, options.SyncFrequency, options.MergeMethod),
+            new ContractTimings(TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(10), MaxStaleness: 2, TimeSpan.FromSeconds(10)), log);
+        swarm.Event += e =>
         {
-            foreach (var e in outcome.Events.Where(e => e.Kind is "merged" or "joined" or "registered" or "left" or "completed" or "leader-failed"))
+            if (e.Kind is "merged" or "registered" or "left" or "completed" or "leader-failed")
             {
                 display.Event(e.Text);
             }
         };
+        swarm.Progress += p => _progress[p.NodeId] = p;
 
         var runs = new Task<Core.Model.ModelState>[options.Nodes];
-        var cancels = new CancellationTokenSource[options.Nodes];
         for (int i = 0; i < options.Nodes; i++)
         {
-            (runs[i], cancels[i]) = StartNode(i, parts[i], test, parameters, log, cancellationToken);
+            runs[i] = Start(swarm, i, parts[i], test);
         }
         var displayTask = display.ShowAsync(() => _progress.Values.OrderBy(p => p.NodeId).ToList(), () => runs.All(r => r.IsCompleted), cancellationToken);
         if (options.DropOne)
         {
-            await DropAndRejoinAsync(runs, cancels, parts, test, parameters, log, cancellationToken);
+            int victim = options.Nodes - 1;
+            await DropAndRejoinAsync(swarm, victim, runs, cancellationToken);
+            runs[victim] = Start(swarm, victim, parts[victim], test);
         }
         var finals = await Task.WhenAll(runs);
         await displayTask;
@@ -55,7 +53,7 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
         swarmAccuracy.LoadParameters(finals[0]);
         var alone = parts.Select((part, i) => TrainAlone(part, test, options.Seed + i, options.Epochs)).ToList();
         var central = TrainAlone(train, test, options.Seed, options.Epochs);
-        var state = _ledger.Registry.Contracts[Contract];
+        var state = swarm.State;
         var report = new DemoReport(
             options.Nodes, options.MinPeers, options.MergeMethod, options.Epochs,
             swarmAccuracy.Score(test).Metric, [.. alone], central,
@@ -67,44 +65,22 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
         return report;
     }
 
-    private (Task<Core.Model.ModelState>, CancellationTokenSource) StartNode(
-        int index, DataSet data, DataSet validation, TrainingParameters parameters, FileLogger log, CancellationToken cancellationToken)
-    {
-        string id = $"node{index + 1}";
-        var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _network.SetReachable(id, true);
-        var session = new SoftmaxSession(data, validation, options.Seed * 100 + index + _progress.Count);
-        var nodeOptions = new SwarmNodeOptions(id, Contract, parameters) { TotalEpochs = options.Epochs, RetryDelay = TimeSpan.FromMilliseconds(200) };
-        var node = new SwarmNode(nodeOptions, _ledger.For(id), _network.StoreOf(id), _network.TransportOf(id), TimeProvider.System, log);
-        var progress = new Progress(p => _progress[p.NodeId] = p);
-        var run = Task.Run(() => SwarmTrainingLoop.RunAsync(node, session, options.Epochs, cancel.Token, progress), CancellationToken.None);
-        return (run, cancel);
-    }
+    private Task<Core.Model.ModelState> Start(InProcessSwarm swarm, int index, DataSet data, DataSet validation) =>
+        swarm.Start($"node{index + 1}", new SoftmaxSession(data, validation, options.Seed * 100 + index + _progress.Count), options.Epochs);
 
-    /// <summary>Crashes the last node halfway (it stops and its files become unreachable), then restarts it with a fresh model.</summary>
-    private async Task DropAndRejoinAsync(Task<Core.Model.ModelState>[] runs, CancellationTokenSource[] cancels, DataSet[] parts,
-        DataSet test, TrainingParameters parameters, FileLogger log, CancellationToken cancellationToken)
+    /// <summary>Crashes a node halfway (it stops and its files become unreachable); the caller restarts it with a fresh model.</summary>
+    private async Task DropAndRejoinAsync(InProcessSwarm swarm, int victim, Task<Core.Model.ModelState>[] runs, CancellationToken cancellationToken)
     {
-        int victim = options.Nodes - 1;
         string id = $"node{victim + 1}";
         while (!(_progress.TryGetValue(id, out var p) && p.Epoch >= options.Epochs / 2) && !runs[victim].IsCompleted)
         {
             await Task.Delay(50, cancellationToken);
         }
-        await cancels[victim].CancelAsync();
-        _network.SetReachable(id, false);
+        await swarm.CrashAsync(id);
         display.Event($"{id} crashed (simulated kill -9); the others go on without it");
-        try
-        {
-            await runs[victim];
-        }
-        catch (OperationCanceledException)
-        {
-        }
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         display.Event($"{id} restarts with a fresh model and rejoins");
         _progress.TryRemove(id, out _);
-        (runs[victim], cancels[victim]) = StartNode(victim, parts[victim], test, parameters, log, cancellationToken);
     }
 
     private static double TrainAlone(DataSet data, DataSet test, int seed, int epochs)
@@ -115,11 +91,6 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
             session.TrainBatchAsync(CancellationToken.None).GetAwaiter().GetResult();
         }
         return session.Score(test).Metric;
-    }
-
-    private sealed class Progress(Action<NodeProgress> report) : IProgress<NodeProgress>
-    {
-        public void Report(NodeProgress value) => report(value);
     }
 }
 
