@@ -43,8 +43,10 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
         if (options.DropOne)
         {
             int victim = options.Nodes - 1;
-            await DropAndRejoinAsync(swarm, victim, runs, cancellationToken);
-            runs[victim] = Start(swarm, victim, parts[victim], test);
+            if (await DropAsync(swarm, victim, runs, cancellationToken))
+            {
+                runs[victim] = Start(swarm, victim, parts[victim], test);
+            }
         }
         var finals = await Task.WhenAll(runs);
         await displayTask;
@@ -68,19 +70,28 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
     private Task<Core.Model.ModelState> Start(InProcessSwarm swarm, int index, DataSet data, DataSet validation) =>
         swarm.Start($"node{index + 1}", new SoftmaxSession(data, validation, options.Seed * 100 + index + _progress.Count), options.Epochs);
 
-    /// <summary>Crashes a node halfway (it stops and its files become unreachable); the caller restarts it with a fresh model.</summary>
-    private async Task DropAndRejoinAsync(InProcessSwarm swarm, int victim, Task<Core.Model.ModelState>[] runs, CancellationToken cancellationToken)
+    /// <summary>
+    /// Crashes a node halfway (it stops and its files become unreachable) and returns true, for the caller to restart it
+    /// with a fresh model; returns false if the node finished before it could be crashed.
+    /// </summary>
+    private async Task<bool> DropAsync(InProcessSwarm swarm, int victim, Task<Core.Model.ModelState>[] runs, CancellationToken cancellationToken)
     {
         string id = $"node{victim + 1}";
         while (!(_progress.TryGetValue(id, out var p) && p.Epoch >= options.Epochs / 2) && !runs[victim].IsCompleted)
         {
-            await Task.Delay(50, cancellationToken);
+            await Task.Delay(10, cancellationToken);
+        }
+        if (runs[victim].IsCompleted)
+        {
+            display.Event($"{id} finished before it could be crashed; use more --epochs to see a crash and rejoin");
+            return false;
         }
         await swarm.CrashAsync(id);
         display.Event($"{id} crashed (simulated kill -9); the others go on without it");
         await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
         display.Event($"{id} restarts with a fresh model and rejoins");
         _progress.TryRemove(id, out _);
+        return true;
     }
 
     private static double TrainAlone(DataSet data, DataSet test, int seed, int epochs)
