@@ -8,15 +8,15 @@ using static TorchSharp.torch.nn;
 namespace SwarmLearning.TorchSharp;
 
 /// <summary>
-/// One node's ML program in TorchSharp: a network, Adam, the node's own images (shuffled each epoch, seeded) and
+/// One node's ML program in TorchSharp: a network, its optimizer (<see cref="TrainingRecipe"/>), the node's own images (shuffled each epoch, seeded) and
 /// validation images. What <see cref="Protocol.Node.SwarmTrainingLoop"/> drives, and what the ML channel will wrap.
 /// </summary>
 public sealed class TorchSession : IMlSession, IDisposable
 {
     private readonly Module<Tensor, Tensor> _model;
-    private readonly double _learningRate;
-    private readonly bool _resetOptimizerOnLoad;
+    private readonly TrainingRecipe _recipe;
     private optim.Optimizer _optimizer;
+    private long _step;
     private readonly Tensor _images, _labels, _validationImages, _validationLabels;
     private readonly Random _random;
     private readonly int _batchSize;
@@ -29,18 +29,14 @@ public sealed class TorchSession : IMlSession, IDisposable
     /// <param name="validation">Images for the loss and accuracy reported after each merge.</param>
     /// <param name="seed">Seeds the initial weights and the batch order.</param>
     /// <param name="batchSize">Images per batch.</param>
-    /// <param name="learningRate">Adam's learning rate.</param>
-    /// <param name="resetOptimizerOnLoad">
-    /// Start Adam afresh whenever merged parameters are loaded, so moments built on this node's data do not keep
-    /// pushing the merged model back toward it.
-    /// </param>
-    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, int batchSize = 64, double learningRate = 1e-3, bool resetOptimizerOnLoad = false)
+    /// <param name="recipe">Optimizer and learning rate (default: Adam 1e-3, constant).</param>
+    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, int batchSize = 64, TrainingRecipe? recipe = null)
     {
         torch.manual_seed(seed);
         _model = Models.ModelZoo.Create(modelName);
-        _learningRate = learningRate;
-        _resetOptimizerOnLoad = resetOptimizerOnLoad;
-        _optimizer = optim.Adam(_model.parameters(), learningRate);
+        _recipe = recipe ?? new TrainingRecipe();
+        _recipe.Validate();
+        _optimizer = _recipe.Create(_model.parameters());
         _images = ToImages(data);
         _labels = torch.tensor(data.Labels.Select(l => (long)l).ToArray());
         _validationImages = ToImages(validation);
@@ -73,6 +69,11 @@ public sealed class TorchSession : IMlSession, IDisposable
         _optimizer.zero_grad();
         var loss = functional.cross_entropy(_model.call(_images.index_select(0, index)), _labels.index_select(0, index));
         loss.backward();
+        double rate = _recipe.RateAt(_step++);
+        foreach (var group in _optimizer.ParamGroups)
+        {
+            group.LearningRate = rate;
+        }
         _optimizer.step();
         return Task.CompletedTask;
     }
@@ -84,10 +85,10 @@ public sealed class TorchSession : IMlSession, IDisposable
     public void LoadParameters(ModelState model)
     {
         StateDict.Load(_model, model);
-        if (_resetOptimizerOnLoad)
+        if (_recipe.ResetOnLoad)
         {
             _optimizer.Dispose();
-            _optimizer = optim.Adam(_model.parameters(), _learningRate);
+            _optimizer = _recipe.Create(_model.parameters());
         }
     }
 

@@ -3,6 +3,7 @@ using Spectre.Console;
 using SwarmLearning.Cli.Demo;
 using SwarmLearning.Core;
 using SwarmLearning.Protocol.Contract;
+using SwarmLearning.TorchSharp;
 using SwarmLearning.TorchSharp.Data;
 using SwarmLearning.TorchSharp.Models;
 
@@ -22,7 +23,9 @@ internal static class SimulateCommand
         var epochs = new Option<int>("--epochs") { Description = "epochs each node trains (the baselines train as many)", DefaultValueFactory = _ => defaults.Epochs };
         var syncFrequency = new Option<int>("--sync-frequency") { Description = "local batches between syncs", DefaultValueFactory = _ => defaults.SyncFrequency };
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize, Description = "images per batch" };
-        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate, Description = "Adam's learning rate" };
+        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate, Description = "the nodes' (and baselines') learning rate" };
+        var optimizer = new Option<string>("--optimizer") { DefaultValueFactory = _ => defaults.Optimizer, Description = $"optimizer on every node and baseline: {TrainingRecipe.OptimizerHelp}" };
+        var schedule = new Option<string>("--lr-schedule") { DefaultValueFactory = _ => defaults.Schedule, Description = $"learning-rate schedule over the run: {TrainingRecipe.ScheduleHelp}" };
         var trainLimit = new Option<int>("--train-limit") { Description = "use only the first N training images (quick runs); 0 uses all 60,000" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => defaults.Seed, Description = "seed for the split, the networks and the batches" };
         var noBaselines = new Option<bool>("--no-baselines") { Description = "skip training each node alone and the pooled model" };
@@ -33,7 +36,7 @@ internal static class SimulateCommand
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, dataDir, output,
+            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, dataDir, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -43,6 +46,7 @@ internal static class SimulateCommand
                 MergeMethods = [.. parse.GetValue(merge)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
                 Model = parse.GetValue(model)!, Partition = parse.GetValue(partition)!, Epochs = parse.GetValue(epochs),
                 SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
+                Optimizer = parse.GetValue(optimizer)!.Trim().ToLowerInvariant(), Schedule = parse.GetValue(schedule)!.Trim().ToLowerInvariant(),
                 TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
                 TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
             };

@@ -1,6 +1,7 @@
 using SwarmLearning.Core;
 using SwarmLearning.Core.Merging;
 using SwarmLearning.Protocol.Contract;
+using SwarmLearning.TorchSharp;
 using SwarmLearning.TorchSharp.Data;
 using SwarmLearning.TorchSharp.Models;
 
@@ -18,6 +19,8 @@ internal sealed record SimulateOptions
     public int SyncFrequency { get; init; } = 10;
     public int BatchSize { get; init; } = 64;
     public double LearningRate { get; init; } = 1e-3;
+    public string Optimizer { get; init; } = "adam";
+    public string Schedule { get; init; } = "constant";
     public int TrainLimit { get; init; }
     public int Seed { get; init; } = 1;
     public bool Baselines { get; init; } = true;
@@ -29,6 +32,10 @@ internal sealed record SimulateOptions
 
     /// <summary>The quorum: every node unless set.</summary>
     public int Quorum => MinPeers ?? Nodes;
+
+    /// <summary>The optimizer settings for a run of <paramref name="totalSteps"/> batches.</summary>
+    public TrainingRecipe Recipe(long totalSteps, bool swarmNode = false) =>
+        new(Optimizer, LearningRate, Schedule, totalSteps, ResetOnLoad: swarmNode && ResetOptimizer);
 
     /// <summary>Throws a <see cref="SwarmException"/> saying what to change when the options cannot work.</summary>
     public void Validate()
@@ -49,6 +56,7 @@ internal sealed record SimulateOptions
         {
             throw new SwarmException($"unknown model '{Model}'; use one of: {ModelZoo.Help}");
         }
+        Recipe(1).Validate();
         foreach (string method in MergeMethods)
         {
             Core.Merging.MergeMethods.Parse(method);

@@ -80,7 +80,8 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             }
         };
         display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches");
-        var sessions = data.Select((d, i) => new TorchSession(options.Model, d, validation, options.Seed * 100 + i, options.BatchSize, options.LearningRate, options.ResetOptimizer)).ToArray();
+        var sessions = data.Select((d, i) => new TorchSession(options.Model, d, validation, options.Seed * 100 + i, options.BatchSize,
+            options.Recipe(options.Epochs * (long)BatchesPerEpoch(d.Count, data), swarmNode: true))).ToArray();
         try
         {
             // Nodes weigh by their number of images (nodeWeightage), as FedAvg does; see docs/simulate.md.
@@ -111,9 +112,12 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
 
     /// <summary>With equal steps, an epoch of every node is the average share's number of batches (docs/simulate.md).</summary>
     private Protocol.Ports.IMlSession Epochs(TorchSession session, ImageSet[] data) =>
-        options.EqualSteps
-            ? new FixedLengthEpochs(session, Math.Max(1, (int)Math.Ceiling(data.Average(d => d.Count) / options.BatchSize)))
-            : session;
+        options.EqualSteps ? new FixedLengthEpochs(session, EqualBatches(data)) : session;
+
+    private int EqualBatches(ImageSet[] data) => Math.Max(1, (int)Math.Ceiling(data.Average(d => d.Count) / options.BatchSize));
+
+    private int BatchesPerEpoch(int images, ImageSet[] data) =>
+        options.EqualSteps ? EqualBatches(data) : Math.Max(1, (images + options.BatchSize - 1) / options.BatchSize);
 
     private async Task<List<double>> TrainAloneAsync(ImageSet[] data, ImageSet validation, ImageSet test, CancellationToken cancellationToken)
     {
@@ -126,7 +130,8 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
     private double TrainAlone(ImageSet data, ImageSet validation, ImageSet test, int seed, int threads, CancellationToken cancellationToken)
     {
         torch.set_num_threads(threads);
-        using var session = new TorchSession(options.Model, data, validation, seed, options.BatchSize, options.LearningRate);
+        int batches = Math.Max(1, (data.Count + options.BatchSize - 1) / options.BatchSize);
+        using var session = new TorchSession(options.Model, data, validation, seed, options.BatchSize, options.Recipe(options.Epochs * (long)batches));
         for (int batch = 0; batch < options.Epochs * session.BatchesPerEpoch; batch++)
         {
             session.TrainBatchAsync(cancellationToken).GetAwaiter().GetResult();
