@@ -6,6 +6,8 @@ using SwarmLearning.Core;
 var root = new RootCommand("swarm: Swarm Learning, decentralized and privacy-preserving machine learning");
 root.Subcommands.Add(DemoCommand());
 root.Subcommands.Add(SwarmLearning.Cli.Simulate.SimulateCommand.Create());
+root.Subcommands.Add(SwarmLearning.Cli.Identity.IdentityCommands.RunServer());
+root.Subcommands.Add(SwarmLearning.Cli.Identity.IdentityCommands.Identity());
 return await root.Parse(args).InvokeAsync();
 
 static Command DemoCommand()
