@@ -37,6 +37,17 @@ public sealed class AuthorityTests : IDisposable
         Assert.Null(reason);
     }
 
+    [Theory]
+    [InlineData(10)]
+    [InlineData(3600)]
+    public void A_fresh_svid_is_renewed_after_it_was_issued_even_when_short_lived(int seconds)
+    {
+        using var ca = new TestCa();
+        using var svid = ca.Svid("sl/a", TimeSpan.FromSeconds(seconds), ca.Time.GetUtcNow());
+        var halfLife = SvidMaterial.HalfLife(svid) - ca.Time.GetUtcNow();
+        Assert.InRange(halfLife.TotalSeconds, seconds * 0.4, seconds * 0.5 + 1);
+    }
+
     [Fact]
     public void The_ca_key_is_owner_only_and_survives_a_restart()
     {

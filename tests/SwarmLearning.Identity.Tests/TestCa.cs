@@ -40,6 +40,9 @@ internal sealed class TestCa : IDisposable
     /// <summary>A source that always answers <paramref name="certificate"/>.</summary>
     public ISvidSource Source(X509Certificate2 certificate) => new FixedSource(certificate, Bundle);
 
+    /// <summary>A source that always answers <paramref name="certificate"/> and trusts <paramref name="bundle"/>.</summary>
+    public static ISvidSource Fixed(X509Certificate2 certificate, TrustBundle bundle) => new FixedSource(certificate, bundle);
+
     public void Dispose()
     {
         Authority.Dispose();
@@ -74,7 +77,7 @@ internal sealed class TestCa : IDisposable
 
     private sealed class FixedSource(X509Certificate2 certificate, TrustBundle bundle) : ISvidSource
     {
-        public SpiffeId Id { get; } = SvidCertificate.LeafId(certificate);
+        public SpiffeId Id { get; } = SvidCertificate.UriSans(certificate) is [var uri] && SpiffeId.TryParse(uri, out var id, out _) ? id : SpiffeId.Parse("spiffe://unknown/none");
 
         public X509Certificate2 Current => certificate;
 

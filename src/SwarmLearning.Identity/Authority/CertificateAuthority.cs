@@ -79,6 +79,9 @@ public sealed class CertificateAuthority : IDisposable
         {
             throw new SvidException($"cannot issue '{id}': this CA issues workload IDs in trust domain '{TrustDomain.TrustDomain}' only");
         }
+        // Backdated for clock skew, but by a tenth of the lifetime at most: a short-lived SVID's half-life (when its
+        // holder renews) must stay ahead of the time it was issued.
+        var notBefore = now - TimeSpan.FromTicks(Math.Min(ClockSkew.Ticks, lifetime.Ticks / 10));
         var notAfter = now + lifetime;
         if (notAfter > Certificate.NotAfter)
         {
@@ -94,7 +97,7 @@ public sealed class CertificateAuthority : IDisposable
         byte[] serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F; // positive
         var generator = X509SignatureGenerator.CreateForECDsa(_key);
-        return request.Create(Certificate.SubjectName, generator, now - ClockSkew, notAfter, serial);
+        return request.Create(Certificate.SubjectName, generator, notBefore, notAfter, serial);
     }
 
     /// <summary>Reads and checks a PKCS#10 request, returning its public key or throwing a <see cref="CsrException"/>.</summary>

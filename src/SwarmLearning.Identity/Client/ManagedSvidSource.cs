@@ -99,13 +99,12 @@ public sealed partial class ManagedSvidSource : ISvidSource, IAsyncDisposable
     {
         while (!cancellationToken.IsCancellationRequested)
         {
+            // At half-life; never sooner than a second apart, whatever the certificate says.
             var wait = SvidMaterial.HalfLife(_current) - _time.GetUtcNow();
+            wait = wait < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : wait;
             try
             {
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, _time, cancellationToken);
-                }
+                await Task.Delay(wait, _time, cancellationToken);
                 await RenewNowAsync(cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace SwarmLearning.Identity.Tests;
+
+/// <summary>
+/// The real `swarm` executable as a child process (built by the solution, found next to this test's own build): for
+/// integration tests that need real servers, real sockets and real kills.
+/// </summary>
+internal sealed class SwarmProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly List<(Regex Pattern, TaskCompletionSource<Match> Found)> _waiters = [];
+
+    private SwarmProcess(Process process) => _process = process;
+
+    /// <summary>Everything the process wrote so far (stdout and stderr).</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>The built swarm.dll of the same configuration as this test assembly.</summary>
+    public static string SwarmDll
+    {
+        get
+        {
+            string testDirectory = AppContext.BaseDirectory; // …/tests/X/bin/<Configuration>/net10.0/
+            string configuration = new DirectoryInfo(testDirectory).Parent!.Name;
+            string root = FindRepositoryRoot(testDirectory);
+            string dll = Path.Combine(root, "src", "SwarmLearning.Cli", "bin", configuration, "net10.0", "swarm.dll");
+            return File.Exists(dll) ? dll : throw new InvalidOperationException($"{dll} is missing: build the solution first (dotnet build Swarm.slnx)");
+        }
+    }
+
+    /// <summary>Starts `swarm <paramref name="arguments"/>`.</summary>
+    public static SwarmProcess Start(params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        info.ArgumentList.Add(SwarmDll);
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        info.Environment["DOTNET_NOLOGO"] = "1";
+        var process = new Process { StartInfo = info };
+        var swarm = new SwarmProcess(process);
+        process.OutputDataReceived += (_, e) => swarm.Received(e.Data);
+        process.ErrorDataReceived += (_, e) => swarm.Received(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return swarm;
+    }
+
+    /// <summary>Runs `swarm <paramref name="arguments"/>` to completion; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    {
+        await using var swarm = Start(arguments);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await swarm._process.WaitForExitAsync(timeout.Token);
+        swarm._process.WaitForExit(); // drains the asynchronous output readers
+        return (swarm._process.ExitCode, swarm.Output);
+    }
+
+    /// <summary>Waits for a line matching <paramref name="pattern"/>; fails with the output if the process exits first.</summary>
+    public async Task<Match> WaitForAsync(string pattern, TimeSpan? timeout = null)
+    {
+        var regex = new Regex(pattern);
+        var found = new TaskCompletionSource<Match>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            var existing = regex.Match(_output.ToString());
+            if (existing.Success)
+            {
+                return existing;
+            }
+            _waiters.Add((regex, found));
+        }
+        var exited = _process.WaitForExitAsync();
+        var first = await Task.WhenAny(found.Task, exited, Task.Delay(timeout ?? TimeSpan.FromSeconds(60)));
+        return first == found.Task ? await found.Task
+            : throw new TimeoutException($"'{pattern}' did not appear ({(first == exited ? "the process exited" : "timed out")}); output:\n{Output}");
+    }
+
+    /// <summary>kill -9.</summary>
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    private void Received(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (_output)
+        {
+            _output.AppendLine(line);
+            foreach (var waiter in _waiters.ToList())
+            {
+                var match = waiter.Pattern.Match(line);
+                if (match.Success)
+                {
+                    waiter.Found.TrySetResult(match);
+                    _waiters.Remove(waiter);
+                }
+            }
+        }
+    }
+
+    private static string FindRepositoryRoot(string from)
+    {
+        for (var directory = new DirectoryInfo(from); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Swarm.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new InvalidOperationException($"no Swarm.slnx above {from}");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+        _process.Dispose();
+    }
+}
