@@ -126,5 +126,11 @@ public sealed class AuthorityTests : IDisposable
         Assert.Throws<IdentityRefusedException>(() => authority.CreateJoinToken(SpiffeId.Parse("spiffe://other.domain/sl/x"), TimeSpan.FromMinutes(1)));
     }
 
-    public void Dispose() => Directory.Delete(_directory, recursive: true);
+    public void Dispose()
+    {
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
 }
