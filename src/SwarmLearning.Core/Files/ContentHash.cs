@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 namespace SwarmLearning.Core.Files;
 
 /// <summary>A SHA-256 digest naming content (a parameter file); written as 64 lowercase hex digits.</summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(ContentHashJsonConverter))]
 public readonly record struct ContentHash
 {
     private readonly string? _hex;
@@ -69,4 +70,16 @@ public readonly record struct ContentHash
 
     /// <inheritdoc />
     public override string ToString() => Hex;
+}
+
+/// <summary>Writes a <see cref="ContentHash"/> as its hex string (or "none") in JSON.</summary>
+public sealed class ContentHashJsonConverter : System.Text.Json.Serialization.JsonConverter<ContentHash>
+{
+    /// <inheritdoc />
+    public override ContentHash Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        ContentHash.TryParse(reader.GetString(), out var hash) ? hash : throw new System.Text.Json.JsonException($"'{reader.GetString()}' is not a content hash (64 hex digits)");
+
+    /// <inheritdoc />
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, ContentHash value, System.Text.Json.JsonSerializerOptions options) =>
+        writer.WriteStringValue(value.Hex);
 }

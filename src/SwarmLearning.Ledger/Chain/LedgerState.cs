@@ -1,0 +1,92 @@
+using System.Collections.Immutable;
+using System.Security.Cryptography;
+using System.Text.Json;
+using SwarmLearning.Identity.Spiffe;
+using SwarmLearning.Protocol.Contract;
+
+namespace SwarmLearning.Ledger.Chain;
+
+/// <summary>The outcome of one transaction in a block: accepted with the contract's events, or refused and not applied.</summary>
+public sealed record TxResult(string TxId, bool Accepted, string? Code, string? Reason, IReadOnlyList<ContractEvent> Events);
+
+/// <summary>
+/// The world state every SN derives from the chain: the training contracts, the ledger keys and each sender's last
+/// nonce. Pure and deterministic: no wall clock (block time only), no randomness, ordered maps only.
+/// </summary>
+public sealed record LedgerState(
+    string ChainId,
+    long Height,
+    string HeadHash,
+    DateTimeOffset Time,
+    ContractRegistry Registry,
+    ImmutableSortedDictionary<string, string> Keys,
+    ImmutableSortedDictionary<string, long> Nonces)
+{
+    /// <summary>The state before the genesis block.</summary>
+    public static LedgerState Before(string chainId) => new(chainId, -1, new string('0', 64), DateTimeOffset.MinValue, ContractRegistry.Empty,
+        ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal), ImmutableSortedDictionary.Create<string, long>(StringComparer.Ordinal));
+
+    /// <summary>SHA-256 (hex) of the canonical JSON of what the chain decides: contracts, keys, nonces, height.</summary>
+    public string StateRoot() => Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
+        new { ChainId, Height, Keys, Nonces, Contracts = Registry.Contracts }, LedgerJson.Options)));
+
+    /// <summary>Applies <paramref name="transactions"/> in order at block time <paramref name="time"/> as block <paramref name="height"/>.</summary>
+    public (LedgerState State, IReadOnlyList<TxResult> Results) Execute(long height, IReadOnlyList<SignedTransaction> transactions, DateTimeOffset time)
+    {
+        var state = this with { Height = height, Time = time };
+        var results = new List<TxResult>(transactions.Count);
+        foreach (var transaction in transactions)
+        {
+            var (next, result) = state.ApplyOne(transaction, genesis: height == 0);
+            state = next;
+            results.Add(result);
+        }
+        return (state, results);
+    }
+
+    private (LedgerState, TxResult) ApplyOne(SignedTransaction transaction, bool genesis)
+    {
+        string id = Convert.ToHexStringLower(transaction.Hash);
+        var body = transaction.Body;
+        TxResult Refuse(string code, string reason) => new(id, false, code, reason, []);
+
+        if (body.ChainId != ChainId)
+        {
+            return (this, Refuse("wrong-chain", $"transaction is for chain '{body.ChainId}', this is '{ChainId}'"));
+        }
+        // In the genesis block the sentinel registers its own key, signed by that key; afterwards keys come from the chain.
+        string? key = genesis && body.Action is RegisterKey self && self.Identity == body.Sender ? self.PublicKey : Keys.GetValueOrDefault(body.Sender);
+        if (key is null)
+        {
+            return (this, Refuse("unknown-sender", $"{body.Sender} has no ledger key on the chain; an SN registers it when the node first connects"));
+        }
+        if (!transaction.IsSignedBy(key))
+        {
+            return (this, Refuse("bad-signature", $"the signature does not match {body.Sender}'s ledger key"));
+        }
+        if (body.Nonce <= Nonces.GetValueOrDefault(body.Sender))
+        {
+            return (this, Refuse("replayed", $"nonce {body.Nonce} of {body.Sender} is not above its last ({Nonces.GetValueOrDefault(body.Sender)}): a replay or a duplicate"));
+        }
+        if (!SpiffeId.TryParse(body.Sender, out var sender, out string? error))
+        {
+            return (this, Refuse("bad-sender", error));
+        }
+        if (Authorization.Check(sender, body.Action, genesis) is { } denied)
+        {
+            return (this, Refuse("not-allowed", denied));
+        }
+        var state = this with { Nonces = Nonces.SetItem(body.Sender, body.Nonce) };
+        switch (body.Action)
+        {
+            case RegisterKey register:
+                return (state with { Keys = Keys.SetItem(register.Identity, register.PublicKey) }, new TxResult(id, true, null, null, []));
+            case ContractAction contract:
+                var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time));
+                // A refusal by the contract still spends the nonce: the transaction is on the chain.
+                return (state with { Registry = registry }, new TxResult(id, outcome.Accepted, outcome.Code, outcome.Reason, outcome.Events));
+            default:
+                return (this, Refuse("unknown-action", $"unknown action {body.Action.GetType().Name}"));
+        }
+    }
+}
