@@ -1,0 +1,111 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using DotNext.IO;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Ledger.Chain;
+
+namespace SwarmLearning.Ledger.Raft;
+
+/// <summary>
+/// The replicated state of an SN: every committed Raft entry is a block, re-executed and checked here by
+/// <see cref="ChainRules"/>, then appended to the block archive. Snapshots hold the world state, so a restart does not
+/// replay the whole history. A block that does not verify stops this SN (fail-stop): it is never skipped silently.
+/// </summary>
+internal sealed partial class LedgerStateMachine : SimpleStateMachine
+{
+    private const long SnapshotEvery = 200;
+    private readonly BlockFile _archive;
+    private readonly ILogger _logger;
+    private long _archivedHeight;
+
+    public LedgerStateMachine(string dataDirectory, ILogger logger)
+        : base(new DirectoryInfo(Path.Combine(dataDirectory, "snapshots")))
+    {
+        string archivePath = Path.Combine(dataDirectory, "chain", "blocks.jsonl");
+        _archivedHeight = File.Exists(archivePath) ? File.ReadLines(archivePath).LongCount() - 1 : -1;
+        _archive = new BlockFile(archivePath);
+        _logger = logger;
+    }
+
+    /// <summary>The state after the last applied block (null before genesis).</summary>
+    public LedgerState? State { get; private set; }
+
+    /// <summary>Set when a block failed verification: this SN must stop.</summary>
+    public ChainViolationException? Fault { get; private set; }
+
+    /// <summary>Raised after each applied block with its transactions' results.</summary>
+    public event Action<Block, IReadOnlyList<TxResult>>? Applied;
+
+    /// <summary>Raised for a committed block that does not extend the head (a proposal raced another): its transactions must be proposed again.</summary>
+    public event Action<Block>? Superseded;
+
+    protected override ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
+    {
+        if (entry.IsConfiguration || !entry.TryGetPayload(out var payload) || payload.IsEmpty)
+        {
+            return new(false); // Raft's own no-op and membership entries
+        }
+        var block = Block.FromJson(Encoding.UTF8.GetString(payload.ToArray()));
+        var state = State ?? LedgerState.Before(block.Header.ChainId);
+        if (block.Header.Height != state.Height + 1 || block.Header.PreviousHash != state.HeadHash)
+        {
+            // Deterministic on every SN (same log, same state): a proposal built on a head that another block took.
+            LogSuperseded(_logger, block.Header.Height, state.Height);
+            Superseded?.Invoke(block);
+            return new(false);
+        }
+        try
+        {
+            var (next, results) = ChainRules.Apply(state, block);
+            State = next;
+            if (block.Header.Height > _archivedHeight + 1)
+            {
+                // This SN started from a snapshot: the blocks before it are on the other SNs (backfill: docs/ledger.md).
+                LogArchiveGap(_logger, _archivedHeight + 1, block.Header.Height - 1);
+            }
+            if (block.Header.Height > _archivedHeight)
+            {
+                _archive.Append(block);
+                _archivedHeight = block.Header.Height;
+            }
+            Applied?.Invoke(block, results);
+            return new(block.Header.Height > 0 && block.Header.Height % SnapshotEvery == 0);
+        }
+        catch (ChainViolationException e)
+        {
+            Fault = e;
+            LogFault(_logger, e.Message);
+            throw;
+        }
+    }
+
+    protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
+        writer.Invoke(JsonSerializer.SerializeToUtf8Bytes(State, LedgerJson.Options), token);
+
+    protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
+    {
+        byte[] bytes = await File.ReadAllBytesAsync(snapshotFile.FullName, token);
+        State = JsonSerializer.Deserialize<LedgerState>(bytes, LedgerJson.Options);
+        LogRestored(_logger, State?.Height ?? -1);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        _archive.Dispose();
+        await base.DisposeAsync();
+    }
+
+    [LoggerMessage(LogLevel.Information, "block {Height} does not extend the head at {Head}: superseded, its transactions are proposed again")]
+    private static partial void LogSuperseded(ILogger logger, long height, long head);
+
+    [LoggerMessage(LogLevel.Warning, "the block archive lacks blocks {From} to {To}: this SN joined from a snapshot")]
+    private static partial void LogArchiveGap(ILogger logger, long from, long to);
+
+    [LoggerMessage(LogLevel.Critical, "LEDGER FAULT, this SN stops: {Reason}")]
+    private static partial void LogFault(ILogger logger, string reason);
+
+    [LoggerMessage(LogLevel.Information, "restored the ledger state at block {Height} from a snapshot")]
+    private static partial void LogRestored(ILogger logger, long height);
+}
