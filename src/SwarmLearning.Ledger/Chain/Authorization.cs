@@ -23,6 +23,9 @@ public static class Authorization
         RegisterKey register when !SpiffeId.TryParse(register.Identity, out var identity, out _) || identity.TrustDomain != sender.TrustDomain =>
             $"'{register.Identity}' is not an identity of trust domain {sender.TrustDomain}",
         RegisterKey => null,
+        AnnounceSn announce when genesis && announce.Identity == sender.ToString() => null,
+        AnnounceSn when !sender.IsUnder(SwarmIdentities.SwarmNetwork) => $"{sender} may not announce SNs; only SN nodes do",
+        AnnounceSn => null,
         ContractAction { Tx: CreateContract or RemoveNode or ResetContract } contract when !IsOperator(sender) =>
             $"{sender} may not {contract.Tx.GetType().Name} on '{contract.Tx.Contract}': only operators (spiffe://{sender.TrustDomain}/swci/*) and SN nodes may",
         ContractAction { Tx: Tick } => null,

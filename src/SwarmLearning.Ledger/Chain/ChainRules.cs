@@ -10,11 +10,16 @@ namespace SwarmLearning.Ledger.Chain;
 /// </summary>
 public static class ChainRules
 {
-    /// <summary>The genesis block: the sentinel registers its own ledger key; <paramref name="setup"/> may add contracts.</summary>
-    public static (Block Block, LedgerState State) Genesis(string chainId, SpiffeId sentinel, ECDsa sentinelKey, DateTimeOffset time, IReadOnlyList<SignedTransaction>? setup = null)
+    /// <summary>The genesis block: the sentinel registers its own ledger key and, given <paramref name="where"/>, announces where it serves.</summary>
+    public static (Block Block, LedgerState State) Genesis(string chainId, SpiffeId sentinel, ECDsa sentinelKey, DateTimeOffset time, AnnounceSn? where = null)
     {
         var register = SignedTransaction.Sign(new TxBody(chainId, sentinel.ToString(), 1, new RegisterKey(sentinel.ToString(), PublicKeyOf(sentinelKey))), sentinelKey);
-        return Propose(LedgerState.Before(chainId), [register, .. setup ?? []], time, sentinel, sentinelKey);
+        List<SignedTransaction> transactions = [register];
+        if (where is not null)
+        {
+            transactions.Add(SignedTransaction.Sign(new TxBody(chainId, sentinel.ToString(), 2, where), sentinelKey));
+        }
+        return Propose(LedgerState.Before(chainId), transactions, time, sentinel, sentinelKey);
     }
 
     /// <summary>Builds, executes and signs the next block over <paramref name="state"/>.</summary>

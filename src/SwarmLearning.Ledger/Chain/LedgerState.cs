@@ -20,15 +20,19 @@ public sealed record LedgerState(
     DateTimeOffset Time,
     ContractRegistry Registry,
     ImmutableSortedDictionary<string, string> Keys,
-    ImmutableSortedDictionary<string, long> Nonces)
+    ImmutableSortedDictionary<string, long> Nonces,
+    ImmutableSortedDictionary<string, AnnounceSn>? Sns = null)
 {
+    /// <summary>Where each SN serves, by SPIFFE ID.</summary>
+    public ImmutableSortedDictionary<string, AnnounceSn> SnDirectory => Sns ?? ImmutableSortedDictionary.Create<string, AnnounceSn>(StringComparer.Ordinal);
+
     /// <summary>The state before the genesis block.</summary>
     public static LedgerState Before(string chainId) => new(chainId, -1, new string('0', 64), DateTimeOffset.MinValue, ContractRegistry.Empty,
         ImmutableSortedDictionary.Create<string, string>(StringComparer.Ordinal), ImmutableSortedDictionary.Create<string, long>(StringComparer.Ordinal));
 
     /// <summary>SHA-256 (hex) of the canonical JSON of what the chain decides: contracts, keys, nonces, height.</summary>
     public string StateRoot() => Convert.ToHexStringLower(SHA256.HashData(JsonSerializer.SerializeToUtf8Bytes(
-        new { ChainId, Height, Keys, Nonces, Contracts = Registry.Contracts }, LedgerJson.Options)));
+        new { ChainId, Height, Keys, Nonces, Sns = SnDirectory, Contracts = Registry.Contracts }, LedgerJson.Options)));
 
     /// <summary>Applies <paramref name="transactions"/> in order at block time <paramref name="time"/> as block <paramref name="height"/>.</summary>
     public (LedgerState State, IReadOnlyList<TxResult> Results) Execute(long height, IReadOnlyList<SignedTransaction> transactions, DateTimeOffset time)
@@ -79,6 +83,8 @@ public sealed record LedgerState(
         var state = this with { Nonces = Nonces.SetItem(body.Sender, body.Nonce) };
         switch (body.Action)
         {
+            case AnnounceSn announce:
+                return (state with { Sns = SnDirectory.SetItem(announce.Identity, announce) }, new TxResult(id, true, null, null, []));
             case RegisterKey register:
                 return (state with { Keys = Keys.SetItem(register.Identity, register.PublicKey) }, new TxResult(id, true, null, null, []));
             case ContractAction contract:

@@ -9,6 +9,7 @@ namespace SwarmLearning.Ledger.Chain;
 [JsonPolymorphic(TypeDiscriminatorPropertyName = "action")]
 [JsonDerivedType(typeof(ContractAction), "contract")]
 [JsonDerivedType(typeof(RegisterKey), "register-key")]
+[JsonDerivedType(typeof(AnnounceSn), "announce-sn")]
 public abstract record LedgerAction;
 
 /// <summary>A training-contract transaction (the foundation's state machine applies it).</summary>
@@ -19,6 +20,9 @@ public sealed record ContractAction(ContractTx Tx) : LedgerAction;
 /// checked the identity's SVID. Old blocks keep verifying with keys on the chain alone after SVIDs rotate.
 /// </summary>
 public sealed record RegisterKey(string Identity, string PublicKey) : LedgerAction;
+
+/// <summary>Records where an SN serves: its Raft endpoint and its API URL (so any SN can forward to the leader's API).</summary>
+public sealed record AnnounceSn(string Identity, string RaftEndPoint, string ApiUrl) : LedgerAction;
 
 /// <summary>The signed part of a transaction: chain id and nonce stop replays on another chain or twice on this one.</summary>
 public sealed record TxBody(string ChainId, string Sender, long Nonce, LedgerAction Action);

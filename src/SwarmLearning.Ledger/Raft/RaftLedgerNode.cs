@@ -30,6 +30,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private Task _proposer = Task.CompletedTask;
     private long _lastNonce;
+    private readonly SemaphoreSlim _membership = new(1);
 
     private RaftLedgerNode(RaftLedgerOptions options, ILoggerFactory logs, LedgerStateMachine machine, WriteAheadLog wal, RaftCluster cluster)
     {
@@ -50,6 +51,11 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
 
     /// <summary>The leader's Raft endpoint, if one is known.</summary>
     public EndPoint? Leader => _cluster.Leader?.EndPoint;
+
+    /// <summary>The leader's API URL, from the SN directory on the chain.</summary>
+    public string? LeaderApiUrl => Leader is { } leader && State is { } state
+        ? state.SnDirectory.Values.FirstOrDefault(s => s.RaftEndPoint == leader.ToString())?.ApiUrl
+        : null;
 
     /// <summary>Raised after each applied block.</summary>
     public event Action<Block, IReadOnlyList<TxResult>>? BlockApplied;
@@ -83,19 +89,39 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     /// Admits an SN (leader only): registers its ledger key on the chain first, so that it can propose blocks once it
     /// leads, then adds it to the Raft membership.
     /// </summary>
-    public async Task AdmitAsync(SpiffeId sn, string ledgerPublicKey, IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken)
+    public async Task AdmitAsync(SpiffeId sn, string ledgerPublicKey, IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken, string? apiUrl = null)
     {
-        var registered = await SubmitAsync(SignAsSelf(new RegisterKey(sn.ToString(), ledgerPublicKey)), cancellationToken);
-        if (!registered.Accepted)
+        // One membership change at a time (Raft's rule); every step is skipped when already done, so a retry completes.
+        await _membership.WaitAsync(cancellationToken);
+        try
         {
-            throw new Core.SwarmException($"could not register the ledger key of {sn}: {registered.Reason}");
+            if (State?.Keys.GetValueOrDefault(sn.ToString()) != ledgerPublicKey)
+            {
+                var registered = await SubmitAsync(SignAsSelf(new RegisterKey(sn.ToString(), ledgerPublicKey)), cancellationToken);
+                if (!registered.Accepted)
+                {
+                    throw new Core.SwarmException($"could not register the ledger key of {sn}: {registered.Reason}");
+                }
+            }
+            var announce = apiUrl is null ? null : new AnnounceSn(sn.ToString(), endPoint.ToString(), apiUrl);
+            if (announce is not null && State?.SnDirectory.GetValueOrDefault(sn.ToString()) != announce)
+            {
+                await SubmitAsync(SignAsSelf(announce), cancellationToken);
+            }
+            if (!IsMember(endPoint) && !await AddMemberAsync(endPoint, timeout, cancellationToken))
+            {
+                throw new Core.SwarmException($"{sn} at {endPoint} did not join the Raft cluster: is it running with --sentinel-ip pointing here, and does its certificate chain to this swarm's trust bundle?");
+            }
+            LogAdmitted(_logger, sn.ToString(), endPoint.ToString());
         }
-        if (!await AddMemberAsync(endPoint, timeout, cancellationToken))
+        finally
         {
-            throw new Core.SwarmException($"{sn} at {endPoint} did not join the Raft cluster: is it running with --sentinel-ip pointing here, and does its certificate chain to this swarm's trust bundle?");
+            _membership.Release();
         }
-        LogAdmitted(_logger, sn.ToString(), endPoint.ToString());
     }
+
+    /// <summary>Whether <paramref name="endPoint"/> is a member of the Raft cluster.</summary>
+    public bool IsMember(EndPoint endPoint) => _cluster.Members.Any(m => m.EndPoint.ToString() == endPoint.ToString());
 
     /// <summary>Adds an SN to the cluster (leader only); bounded by <paramref name="timeout"/> because a peer failing TLS can stall the call.</summary>
     public async Task<bool> AddMemberAsync(IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken) =>
@@ -130,14 +156,15 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     }
 
     /// <summary>Writes the genesis block (the sentinel's first start, once it leads its one-member cluster).</summary>
-    public async Task WriteGenesisAsync(CancellationToken cancellationToken)
+    public async Task WriteGenesisAsync(CancellationToken cancellationToken, string? apiUrl = null)
     {
         if (_machine.State is not null)
         {
             return; // restarted sentinel: genesis is on the chain already
         }
         await _cluster.WaitForLeadershipAsync(cancellationToken);
-        var (genesis, _) = ChainRules.Genesis(_options.ChainId, _options.Self, _options.LedgerKey, DateTimeOffset.UtcNow);
+        var (genesis, _) = ChainRules.Genesis(_options.ChainId, _options.Self, _options.LedgerKey, DateTimeOffset.UtcNow,
+            apiUrl is null ? null : new AnnounceSn(_options.Self.ToString(), _options.EndPoint.ToString(), apiUrl));
         await ReplicateAsync(genesis, cancellationToken);
         LogGenesis(_logger, genesis.Hash, _options.ChainId);
     }

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
 
-namespace SwarmLearning.Identity.Tests;
+namespace SwarmLearning.Testing;
 
 /// <summary>
 /// The real `swarm` executable as a child process (built by the solution, found next to this test's own build): for

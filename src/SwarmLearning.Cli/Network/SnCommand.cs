@@ -1,0 +1,83 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Core;
+using SwarmLearning.Identity.Authority;
+using SwarmLearning.Identity.Client;
+using SwarmLearning.Identity.Spiffe;
+using SwarmLearning.Identity.Tls;
+using SwarmLearning.Network;
+
+namespace SwarmLearning.Cli.Network;
+
+/// <summary>`swarm run-sn`: one Swarm Network node (ledger + REST API).</summary>
+internal static class SnCommand
+{
+    public static Command Create()
+    {
+        var name = new Option<string>("--name") { Description = "this SN's name: its identity is spiffe://<trust-domain>/sn/<name>", Required = true };
+        var dataDir = new Option<string?>("--data-dir") { Description = "state folder (default $SWARM_HOME/sn-<name>)" };
+        var host = new Option<string>("--host") { Description = "the IP address this SN listens on and is reached at", DefaultValueFactory = _ => "127.0.0.1" };
+        var ledgerPort = new Option<int>("--ledger-port") { Description = "ledger peer-to-peer port (Raft, mTLS between SNs)", DefaultValueFactory = _ => SnOptions.DefaultLedgerPort };
+        var apiPort = new Option<int>("--api-port") { Description = "REST API port (HTTPS, mTLS)", DefaultValueFactory = _ => SnOptions.DefaultApiPort };
+        var sentinel = new Option<bool>("--sentinel") { Description = "this is the first SN: it creates the network (genesis block)" };
+        var sentinelIp = new Option<string?>("--sentinel-ip") { Description = "address of an SN already in the network, to join through" };
+        var sentinelApiPort = new Option<int>("--sentinel-api-port") { Description = "that SN's API port", DefaultValueFactory = _ => SnOptions.DefaultApiPort };
+        var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
+        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for this SN's first SVID (not needed once an SVID is on disk)" };
+        var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
+        var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
+        var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
+        var command = new Command("run-sn", "run a Swarm Network node: a member of the Raft-ordered ledger and the REST API SL nodes use")
+        {
+            name, dataDir, host, ledgerPort, apiPort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            try
+            {
+                string snName = parse.GetValue(name)!;
+                string data = parse.GetValue(dataDir) ?? SwarmHome.Of("sn-" + snName);
+                using var logs = LoggerFactory.Create(ConsoleLogging);
+                var identity = await IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
+                    Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
+                if (!identity.Id.IsUnder(SwarmIdentities.SwarmNetwork) || identity.Id.Segments[^1] != snName)
+                {
+                    throw new SwarmException($"this SN's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sn/{snName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
+                }
+                var options = new SnOptions
+                {
+                    DataDirectory = data, Identity = identity, Host = parse.GetValue(host)!, LedgerPort = parse.GetValue(ledgerPort), ApiPort = parse.GetValue(apiPort),
+                    Sentinel = parse.GetValue(sentinel), JoinVia = parse.GetValue(sentinelIp) is { } ip ? $"{ip}:{parse.GetValue(sentinelApiPort)}" : null,
+                    ChainId = identity.Id.TrustDomain + "/main",
+                };
+                await using var sn = await SnHost.StartAsync(options, ConsoleLogging, cancellationToken);
+                Console.WriteLine($"SN ready: {identity.Id}, ledger {options.Host}:{options.LedgerPort}, API {options.ApiUrl}, height {sn.Ledger.State?.Height}, data {data}");
+                await sn.WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+            catch (SwarmException e)
+            {
+                await Console.Error.WriteLineAsync("error: " + e.Message);
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    internal static async Task<ISvidSource> IdentityOf(string? cert, string? key, string? capath, string identityServer, string? joinToken, string folder, ILogger logger, CancellationToken cancellationToken)
+    {
+        if (cert is not null || key is not null || capath is not null)
+        {
+            if (cert is null || key is null || capath is null)
+            {
+                throw new SwarmException("--cert, --key and --capath go together: the certificate, its key, and the CA(s) that issued the swarm's certificates");
+            }
+            return new FileSvidSource(cert, key, capath);
+        }
+        return await ManagedSvidSource.StartAsync(identityServer, folder, joinToken is null ? null : JoinToken.Parse(joinToken), logger, cancellationToken: cancellationToken);
+    }
+
+    private static void ConsoleLogging(ILoggingBuilder logging) =>
+        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information)
+            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("DotNext", LogLevel.Warning);
+}

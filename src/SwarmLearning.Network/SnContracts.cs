@@ -1,0 +1,13 @@
+namespace SwarmLearning.Network;
+
+/// <summary>What an SN joining the network sends to an SN already in.</summary>
+public sealed record JoinRequest(string RaftEndPoint, string ApiUrl, string LedgerKey);
+
+/// <summary>What an SL node (or command interface) sends to have its ledger key put on the chain.</summary>
+public sealed record KeyRequest(string PublicKey);
+
+/// <summary>An SN's health and view of the ledger.</summary>
+public sealed record SnHealth(string Id, long Height, string? HeadHash, bool IsLeader, string? LeaderApi, int Sns, int Contracts);
+
+/// <summary>A contract in a listing.</summary>
+public sealed record ContractSummary(string Name, string Status, long Version, long Round, int Nodes, int Merges);

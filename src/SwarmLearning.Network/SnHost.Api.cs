@@ -1,0 +1,114 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using SwarmLearning.Identity.Spiffe;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Protocol.Contract;
+
+namespace SwarmLearning.Network;
+
+/// <summary>The SN REST API (docs/sn-api.md).</summary>
+public sealed partial class SnHost
+{
+    private void MapApi(WebApplication app, SnOptions options)
+    {
+        var changed = new ChangeSignal();
+        Ledger.BlockApplied += (_, _) => changed.Pulse();
+
+        app.MapGet("/v1/health", () => Json(Health(options)));
+
+        app.MapPost("/v1/sn/join", async (HttpContext context, JoinRequest request) =>
+        {
+            var caller = Caller(context);
+            if (!caller.IsUnder(SwarmIdentities.SwarmNetwork))
+            {
+                return Results.Problem($"{caller} may not join as an SN", statusCode: StatusCodes.Status403Forbidden);
+            }
+            return await OnLeader(context, request, async () =>
+            {
+                await Ledger.AdmitAsync(caller, request.LedgerKey, IPEndPoint.Parse(request.RaftEndPoint), TimeSpan.FromSeconds(30), context.RequestAborted, request.ApiUrl);
+                return Results.Ok();
+            });
+        });
+
+        app.MapPost("/v1/keys", async (HttpContext context, KeyRequest request) =>
+        {
+            var caller = Caller(context);
+            return await OnLeader(context, request, async () =>
+                Json(await Ledger.SubmitAsync(Ledger.SignAsSelf(new RegisterKey(caller.ToString(), request.PublicKey)), context.RequestAborted)));
+        });
+
+        app.MapPost("/v1/transactions", async (HttpContext context, SignedTransaction transaction) =>
+        {
+            var caller = Caller(context);
+            if (transaction.Body.Sender != caller.ToString())
+            {
+                return Results.Problem($"the transaction's sender {transaction.Body.Sender} is not the caller {caller}: a node submits its own transactions",
+                    statusCode: StatusCodes.Status403Forbidden);
+            }
+            return await OnLeader(context, transaction, async () => Json(await Ledger.SubmitAsync(transaction, context.RequestAborted)));
+        });
+
+        app.MapGet("/v1/contracts", () => Json(Ledger.State?.Registry.Contracts.Values.Select(Summary).ToList() ?? []));
+
+        app.MapGet("/v1/contracts/{name}", async (string name, long? after, HttpContext context) =>
+        {
+            // Long-poll: with ?after=VERSION, answer when the contract's version passes it (or 204 after 30 s).
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            deadline.CancelAfter(TimeSpan.FromSeconds(30));
+            while (true)
+            {
+                var wait = changed.Next;
+                var contract = Ledger.State?.Registry.Contracts.GetValueOrDefault(name);
+                if (after is null || contract?.Version > after)
+                {
+                    return contract is null ? Results.Problem($"no contract named '{name}'", statusCode: StatusCodes.Status404NotFound) : Json(contract);
+                }
+                try
+                {
+                    await wait.WaitAsync(deadline.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return Results.NoContent();
+                }
+            }
+        });
+
+        app.MapGet("/v1/nodes", () => Json(Nodes()));
+    }
+
+    private SnHealth Health(SnOptions options) => new(options.Identity.Id.ToString(), Ledger.State?.Height ?? -1, Ledger.State?.HeadHash,
+        Ledger.IsLeader, Ledger.LeaderApiUrl, Ledger.State?.SnDirectory.Count ?? 0, Ledger.State?.Registry.Contracts.Count ?? 0);
+
+    private List<object> Nodes()
+    {
+        var state = Ledger.State;
+        if (state is null)
+        {
+            return [];
+        }
+        var nodes = new List<object>();
+        nodes.AddRange(state.SnDirectory.Values.Select(s => new { type = "SN", id = s.Identity, address = s.ApiUrl }));
+        foreach (var contract in state.Registry.Contracts.Values)
+        {
+            nodes.AddRange(contract.Nodes.Values.Select(n => new { type = "SL", id = n.NodeId, address = n.Address, contract = contract.Name, status = n.Status.ToString() }));
+        }
+        return nodes;
+    }
+
+    private static ContractSummary Summary(ContractState c) =>
+        new(c.Name, c.Status.ToString(), c.Version, c.Round.Number, c.Nodes.Count, c.History.Count);
+
+    private static IResult Json(object value) => Results.Json(value, LedgerJson.Options, statusCode: StatusCodes.Status200OK);
+
+    /// <summary>Wakes long-polls when a block is applied: each waiter gets the task of the next pulse.</summary>
+    private sealed class ChangeSignal
+    {
+        private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task Next => Volatile.Read(ref _next).Task;
+
+        public void Pulse() => Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+}

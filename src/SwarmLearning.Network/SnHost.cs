@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity.Spiffe;
+using SwarmLearning.Identity.Tls;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Ledger.Raft;
+
+namespace SwarmLearning.Network;
+
+/// <summary>
+/// A Swarm Network node: the Raft ledger plus its REST API (HTTPS with mutual TLS; SNs, SL nodes and command
+/// interfaces of the trust domain may call). Writes go to the leader: a follower forwards them, naming the caller.
+/// </summary>
+public sealed partial class SnHost : IAsyncDisposable
+{
+    private const string CallerHeader = "X-Swarm-Caller";
+    private readonly WebApplication _app;
+    private readonly HttpClient _peers;
+    private readonly ILogger _logger;
+
+    private SnHost(WebApplication app, RaftLedgerNode ledger, HttpClient peers, ILogger logger)
+    {
+        _app = app;
+        Ledger = ledger;
+        _peers = peers;
+        _logger = logger;
+    }
+
+    /// <summary>The ledger.</summary>
+    public RaftLedgerNode Ledger { get; }
+
+    /// <summary>Starts the SN: ledger, API, and genesis (sentinel's first start) or joining (another SN's first start).</summary>
+    public static async Task<SnHost> StartAsync(SnOptions options, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
+    {
+        Identity.OwnerOnlyFile.CreateDirectory(options.DataDirectory);
+        bool firstStart = !Directory.Exists(Path.Combine(options.DataDirectory, "wal"));
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("DotNext", LogLevel.Warning);
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.KebabCaseLower));
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
+        if (!IPAddress.TryParse(options.Host, out var address))
+        {
+            throw new Core.SwarmException($"--host '{options.Host}' is not an IP address");
+        }
+        var callers = new PeerPolicy(() => options.Identity.Bundle,
+            id => id.TrustDomain == options.Identity.Id.TrustDomain && (id.IsUnder(SwarmIdentities.SwarmNetwork) || id.IsUnder(SwarmIdentities.SwarmLearning) || id.IsUnder(SwarmIdentities.CommandInterface)),
+            $"spiffe://{options.Identity.Id.TrustDomain}/sn|sl|swci/*");
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.ApiPort, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(https => https.UseSvid(options.Identity, callers, requireClientCertificate: true,
+                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls")));
+        }));
+        var app = builder.Build();
+        var logs = app.Services.GetRequiredService<ILoggerFactory>();
+        var ledger = await RaftLedgerNode.StartAsync(new RaftLedgerOptions
+        {
+            DataDirectory = options.DataDirectory,
+            EndPoint = new IPEndPoint(address, options.LedgerPort),
+            ColdStart = options.Sentinel && firstStart,
+            Identity = options.Identity,
+            LedgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory),
+            ChainId = options.ChainId,
+        }, logs, cancellationToken);
+        var peers = new HttpClient(MutualTls.Handler(options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
+        var host = new SnHost(app, ledger, peers, logs.CreateLogger<SnHost>());
+        host.MapApi(app, options);
+        await app.StartAsync(cancellationToken);
+        if (options.Sentinel && firstStart)
+        {
+            await ledger.WriteGenesisAsync(cancellationToken, options.ApiUrl);
+        }
+        else if (firstStart)
+        {
+            await host.JoinAsync(options, cancellationToken);
+        }
+        return host;
+    }
+
+    /// <summary>Waits until the host is stopped (Ctrl-C, SIGTERM).</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+
+    private async Task JoinAsync(SnOptions options, CancellationToken cancellationToken)
+    {
+        if (options.JoinVia is null)
+        {
+            throw new Core.SwarmException("this SN is new and is not the sentinel: give --sentinel-ip and --sentinel-api-port (an SN already in the network)");
+        }
+        var request = new JoinRequest($"{options.Host}:{options.LedgerPort}", options.ApiUrl, ChainRules.PublicKeyOf(LedgerKeyFile.OpenOrCreate(options.DataDirectory)));
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var response = await _peers.PostAsJsonAsync(new Uri($"https://{options.JoinVia}/v1/sn/join"), request, LedgerJson.Options, cancellationToken);
+                if (response.IsSuccessStatusCode)
+                {
+                    LogJoined(_logger, options.JoinVia);
+                    return;
+                }
+                LogJoinRetry(_logger, options.JoinVia, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+            catch (HttpRequestException e)
+            {
+                LogJoinRetry(_logger, options.JoinVia, e.Message);
+            }
+            if (attempt >= 30)
+            {
+                throw new Core.SwarmException($"could not join the network through {options.JoinVia} after {attempt} attempts: is that SN running, and does this SN's certificate chain to the same trust bundle?");
+            }
+            await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        }
+    }
+
+    private static SpiffeId Caller(HttpContext context)
+    {
+        var direct = SvidCertificate.LeafId(context.Connection.ClientCertificate!);
+        // An SN forwarding to the leader names the original caller; only SNs are trusted to do so.
+        return direct.IsUnder(SwarmIdentities.SwarmNetwork) && context.Request.Headers.TryGetValue(CallerHeader, out var named) && SpiffeId.TryParse(named, out var original, out _)
+            ? original
+            : direct;
+    }
+
+    private async Task<IResult> OnLeader(HttpContext context, object body, Func<Task<IResult>> onLeader)
+    {
+        if (Ledger.IsLeader)
+        {
+            return await onLeader();
+        }
+        string? api = Ledger.LeaderApiUrl;
+        if (api is null)
+        {
+            return Results.Problem("no leader is known yet (an election is in progress); retry in a second", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        using var forward = new HttpRequestMessage(HttpMethod.Post, new Uri(api + context.Request.Path)) { Content = JsonContent.Create(body, body.GetType(), options: LedgerJson.Options) };
+        forward.Headers.Add(CallerHeader, Caller(context).ToString());
+        using var response = await _peers.SendAsync(forward, context.RequestAborted);
+        return Results.Content(await response.Content.ReadAsStringAsync(context.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await Ledger.DisposeAsync();
+        await _app.DisposeAsync();
+        _peers.Dispose();
+    }
+
+    [LoggerMessage(LogLevel.Information, "joined the Swarm Network through {Via}")]
+    private static partial void LogJoined(ILogger logger, string via);
+
+    [LoggerMessage(LogLevel.Warning, "joining through {Via} failed ({Reason}); retrying")]
+    private static partial void LogJoinRetry(ILogger logger, string via, string reason);
+}

@@ -1,0 +1,177 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using SwarmLearning.Identity.Authority;
+using SwarmLearning.Identity.Client;
+using SwarmLearning.Identity.Tls;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Protocol.Contract;
+
+namespace SwarmLearning.Network.Tests;
+
+/// <summary>
+/// Real processes on loopback: an identity server and three SNs (`swarm run-sn`). The sentinel starts the network,
+/// two join; transactions sent to any SN commit on all; kill -9 of the sentinel leaves the others working; it
+/// restarts and catches up; callers without an SVID, with a forged signature, or acting for another node are refused.
+/// </summary>
+public sealed class SnProcessTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "swarm-sn-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly Dictionary<string, SwarmProcess> _sns = [];
+    private readonly Dictionary<string, (int Ledger, int Api)> _ports = [];
+    private SwarmProcess _identity = null!;
+    private string _identityAddress = "";
+
+    public async Task InitializeAsync()
+    {
+        _identity = SwarmProcess.Start("run-spire-server", "--data-dir", Path.Combine(_root, "id"), "--host", "127.0.0.1", "--port", "0");
+        _identityAddress = "127.0.0.1:" + (await _identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)")).Groups[1].Value;
+        foreach (string name in new[] { "sn1", "sn2", "sn3" })
+        {
+            _ports[name] = (FreePort(), FreePort());
+        }
+    }
+
+    [Fact]
+    public async Task Three_sns_commit_everywhere_survive_the_sentinels_kill_and_refuse_bad_callers()
+    {
+        await StartSn("sn1", sentinel: true);
+        await Task.WhenAll(StartSn("sn2"), StartSn("sn3"));
+        await Converged("sn1", "sn2", "sn3");
+
+        // An SL node: its SVID from the identity server, its ledger key put on the chain through SN 2 (a follower).
+        var folder = new SvidFolder(Path.Combine(_root, "node1"));
+        using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await Token("spiffe://swarm.local/sl/node1")), folder)) { }
+        var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
+        using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn")));
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var registered = await Post<TxResult>(http, "sn2", "/v1/keys", new KeyRequest(ChainRules.PublicKeyOf(key)));
+        Assert.True(registered.Accepted, registered.Reason);
+
+        var joined = await Post<TxResult>(http, "sn3", "/v1/transactions", Sign(key, 1, new RegisterNode("mnist", "node1", TestModel, new TrainingParameters(1, 10))));
+        Assert.True(joined.Accepted, joined.Reason);
+        foreach (string sn in new[] { "sn1", "sn2", "sn3" })
+        {
+            var contract = await http.GetFromJsonAsync<ContractState>(Url(sn, "/v1/contracts/mnist?after=0"), LedgerJson.Options);
+            Assert.Contains("node1", contract!.Nodes.Keys);
+        }
+
+        // Refusals: a forged signature is on the chain as refused and changes nothing; acting for another node is refused.
+        var forged = Sign(key, 2, new LeaveContract("mnist", "node1")) with { Signature = Sign(key, 2, new FinishTraining("mnist", "node1")).Signature };
+        var refused = await Post<TxResult>(http, "sn1", "/v1/transactions", forged);
+        Assert.Equal("bad-signature", refused.Code);
+        var impersonation = await Post<TxResult>(http, "sn1", "/v1/transactions", Sign(key, 2, new LeaveContract("mnist", "node2")));
+        Assert.False(impersonation.Accepted);
+        using var anonymous = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } });
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => anonymous.GetAsync(Url("sn2", "/v1/health")));
+
+        // kill -9 of the sentinel: the two others elect a leader and go on.
+        _sns["sn1"].Kill();
+        await _sns["sn1"].DisposeAsync();
+        var left = await Post<TxResult>(http, "sn2", "/v1/transactions", Sign(key, 3, new ReportProgress("mnist", "node1", 0, 1, 5, 0.5, 0.8)), retryFor: TimeSpan.FromSeconds(30));
+        Assert.True(left.Accepted, left.Reason);
+        await Converged("sn2", "sn3");
+
+        // The sentinel restarts (its SVID is on disk, no token) and catches up.
+        await StartSn("sn1", sentinel: true, token: false);
+        await Converged("sn1", "sn2", "sn3");
+        var report = ChainVerifier.Verify(Path.Combine(_root, "sn1", "chain", "blocks.jsonl"));
+        Assert.True(report.Ok, report.FirstFault?.Message);
+        var progress = await http.GetFromJsonAsync<ContractState>(Url("sn1", "/v1/contracts/mnist"), LedgerJson.Options);
+        Assert.Equal(1, progress!.Nodes["node1"].Progress!.EpochsDone);
+    }
+
+    private static Core.Model.ModelSignature TestModel => new([new Core.Model.TensorSpec("w", Core.Model.DType.F32, [4])]);
+
+    private static SignedTransaction Sign(ECDsa key, long nonce, ContractTx tx) =>
+        SignedTransaction.Sign(new TxBody("swarm.local/main", "spiffe://swarm.local/sl/node1", nonce, new ContractAction(tx)), key);
+
+    private async Task StartSn(string name, bool sentinel = false, bool token = true)
+    {
+        var (ledger, api) = _ports[name];
+        var arguments = new List<string> { "run-sn", "--name", name, "--data-dir", Path.Combine(_root, name), "--ledger-port", $"{ledger}", "--api-port", $"{api}", "--identity-server", _identityAddress };
+        if (token)
+        {
+            arguments.AddRange(["--join-token", await Token($"spiffe://swarm.local/sn/{name}")]);
+        }
+        arguments.AddRange(sentinel ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_ports["sn1"].Api}"]);
+        var process = SwarmProcess.Start([.. arguments]);
+        _sns[name] = process;
+        await process.WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
+    }
+
+    private async Task<string> Token(string spiffeId)
+    {
+        var (exitCode, output) = await SwarmProcess.RunAsync("identity", "token", "create", "--data-dir", Path.Combine(_root, "id"), "--spiffe-id", spiffeId);
+        Assert.True(exitCode == 0, output);
+        return output.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith("sjt.", StringComparison.Ordinal));
+    }
+
+    private async Task Converged(params string[] names)
+    {
+        var folder = new SvidFolder(Path.Combine(_root, names[0], "identity"));
+        var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
+        using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn")));
+        var heads = new List<string?>();
+        for (int i = 0; i < 120; i++)
+        {
+            heads.Clear();
+            foreach (string name in names)
+            {
+                try
+                {
+                    heads.Add((await http.GetFromJsonAsync<SnHealth>(Url(name, "/v1/health"), LedgerJson.Options))!.HeadHash);
+                }
+                catch (HttpRequestException)
+                {
+                    heads.Add(null);
+                }
+            }
+            if (heads.Distinct().Count() == 1 && heads[0] is not null)
+            {
+                return;
+            }
+            await Task.Delay(250);
+        }
+        Assert.Fail($"SNs {string.Join(", ", names)} did not converge: {string.Join(", ", heads)}");
+    }
+
+    private async Task<T> Post<T>(HttpClient http, string sn, string path, object body, TimeSpan? retryFor = null)
+    {
+        var until = DateTime.UtcNow + (retryFor ?? TimeSpan.Zero);
+        while (true)
+        {
+            using var response = await http.PostAsync(Url(sn, path), JsonContent.Create(body, body.GetType(), options: LedgerJson.Options));
+            if (response.IsSuccessStatusCode)
+            {
+                return (await response.Content.ReadFromJsonAsync<T>(LedgerJson.Options))!;
+            }
+            if (DateTime.UtcNow > until)
+            {
+                Assert.Fail($"POST {path} to {sn}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+            }
+            await Task.Delay(500); // an election after the kill: no leader for a moment
+        }
+    }
+
+    private Uri Url(string sn, string path) => new($"https://127.0.0.1:{_ports[sn].Api}{path}");
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in _sns.Values)
+        {
+            await process.DisposeAsync();
+        }
+        await _identity.DisposeAsync();
+        Directory.Delete(_root, recursive: true);
+    }
+}
