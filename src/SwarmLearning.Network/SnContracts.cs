@@ -11,3 +11,9 @@ public sealed record SnHealth(string Id, long Height, string? HeadHash, bool IsL
 
 /// <summary>A contract in a listing.</summary>
 public sealed record ContractSummary(string Name, string Status, long Version, long Round, int Nodes, int Merges);
+
+/// <summary>An SL node says it is alive (kept in memory by the SN it talks to, never written to the chain).</summary>
+public sealed record AliveRequest(string Contract, string NodeId);
+
+/// <summary>HPE's PERFDATA for one node: leader or not, loss, metric, epochs done of total.</summary>
+public sealed record NodeProgressInfo(string NodeId, string Status, bool IsLeader, long? Round, double? Loss, double? Metric, int? EpochsDone, int? TotalEpochs, DateTimeOffset? LastAlive);

@@ -10,12 +10,40 @@ namespace SwarmLearning.Network;
 /// <summary>The SN REST API (docs/sn-api.md).</summary>
 public sealed partial class SnHost
 {
+    // Liveness as this SN saw it: heartbeats are frequent and decide nothing, so they stay off the chain.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Contract, string NodeId), DateTimeOffset> _alive = new();
+
     private void MapApi(WebApplication app, SnOptions options)
     {
         var changed = new ChangeSignal();
         Ledger.BlockApplied += (_, _) => changed.Pulse();
 
+        app.MapOpenApi("/v1/openapi.json");
         app.MapGet("/v1/health", () => Json(Health(options)));
+
+        app.MapPost("/v1/alive", (HttpContext context, AliveRequest request) =>
+        {
+            var caller = Caller(context);
+            if (!caller.IsUnder(SwarmIdentities.SwarmLearning) || caller.Segments[^1] != request.NodeId)
+            {
+                return Results.Problem($"{caller} may not report liveness for '{request.NodeId}'", statusCode: StatusCodes.Status403Forbidden);
+            }
+            _alive[(request.Contract, request.NodeId)] = DateTimeOffset.UtcNow;
+            return Results.NoContent();
+        });
+
+        app.MapGet("/v1/contracts/{name}/progress", (string name) =>
+        {
+            var contract = Ledger.State?.Registry.Contracts.GetValueOrDefault(name);
+            if (contract is null)
+            {
+                return Results.Problem($"no contract named '{name}'", statusCode: StatusCodes.Status404NotFound);
+            }
+            var leader = contract.Round.CurrentLeader ?? contract.LatestMerged?.Leader;
+            return Json(contract.Nodes.Values.Select(n => new NodeProgressInfo(n.NodeId, n.Status.ToString(), n.NodeId == leader, n.Progress?.Round,
+                n.Progress?.Loss, n.Progress?.Metric, n.Progress?.EpochsDone, n.Progress?.TotalEpochs,
+                _alive.TryGetValue((name, n.NodeId), out var seen) ? seen : null)).ToList());
+        });
 
         app.MapPost("/v1/sn/join", async (HttpContext context, JoinRequest request) =>
         {
@@ -92,7 +120,11 @@ public sealed partial class SnHost
         nodes.AddRange(state.SnDirectory.Values.Select(s => new { type = "SN", id = s.Identity, address = s.ApiUrl }));
         foreach (var contract in state.Registry.Contracts.Values)
         {
-            nodes.AddRange(contract.Nodes.Values.Select(n => new { type = "SL", id = n.NodeId, address = n.Address, contract = contract.Name, status = n.Status.ToString() }));
+            nodes.AddRange(contract.Nodes.Values.Select(n => new
+            {
+                type = "SL", id = n.NodeId, address = n.Address, contract = contract.Name, status = n.Status.ToString(),
+                lastAlive = _alive.TryGetValue((contract.Name, n.NodeId), out var seen) ? seen : (DateTimeOffset?)null,
+            }));
         }
         return nodes;
     }

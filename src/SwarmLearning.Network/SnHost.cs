@@ -50,6 +50,7 @@ public sealed partial class SnHost : IAsyncDisposable
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.KebabCaseLower));
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
+        builder.Services.AddOpenApi("v1");
         if (!IPAddress.TryParse(options.Host, out var address))
         {
             throw new Core.SwarmException($"--host '{options.Host}' is not an IP address");

@@ -14,6 +14,8 @@ internal sealed class SwarmProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private readonly List<(Regex Pattern, TaskCompletionSource<Match> Found)> _waiters = [];
 
+    private bool _disposed;
+
     private SwarmProcess(Process process) => _process = process;
 
     /// <summary>Everything the process wrote so far (stdout and stderr).</summary>
@@ -129,6 +131,11 @@ internal sealed class SwarmProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);

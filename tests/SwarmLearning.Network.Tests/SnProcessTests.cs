@@ -81,6 +81,32 @@ public sealed class SnProcessTests : IAsyncLifetime
         Assert.True(report.Ok, report.FirstFault?.Message);
         var progress = await http.GetFromJsonAsync<ContractState>(Url("sn1", "/v1/contracts/mnist"), LedgerJson.Options);
         Assert.Equal(1, progress!.Nodes["node1"].Progress!.EpochsDone);
+
+        // PERFDATA with liveness seen by this SN (off the chain), and the OpenAPI document.
+        using (var alive = await http.PostAsync(Url("sn1", "/v1/alive"), JsonContent.Create(new AliveRequest("mnist", "node1"), options: LedgerJson.Options)))
+        {
+            Assert.True(alive.IsSuccessStatusCode);
+        }
+        var perf = await http.GetFromJsonAsync<List<NodeProgressInfo>>(Url("sn1", "/v1/contracts/mnist/progress"), LedgerJson.Options);
+        Assert.Equal((1, 5, 0.8), (perf![0].EpochsDone, perf[0].TotalEpochs, perf[0].Metric));
+        Assert.NotNull(perf[0].LastAlive);
+        Assert.Contains("/v1/transactions", await http.GetStringAsync(Url("sn1", "/v1/openapi.json")), StringComparison.Ordinal);
+
+        // A changed byte in a stored block: the SN refuses to start, and `swarm ledger verify` names the block.
+        _sns["sn3"].Kill();
+        await _sns["sn3"].DisposeAsync();
+        string archive = Path.Combine(_root, "sn3", "chain", "blocks.jsonl");
+        var lines = File.ReadAllLines(archive);
+        int changed = Array.FindIndex(lines, l => l.Contains("sl/node1", StringComparison.Ordinal));
+        lines[changed] = lines[changed].Replace("sl/node1", "sl/node7", StringComparison.Ordinal);
+        File.WriteAllLines(archive, lines);
+        var (startCode, startOutput) = await SwarmProcess.RunAsync("run-sn", "--name", "sn3", "--data-dir", Path.Combine(_root, "sn3"),
+            "--ledger-port", $"{_ports["sn3"].Ledger}", "--api-port", $"{_ports["sn3"].Api}", "--identity-server", _identityAddress);
+        Assert.Equal(2, startCode);
+        Assert.Contains("block archive is damaged", startOutput, StringComparison.Ordinal);
+        var (verifyCode, verifyOutput) = await SwarmProcess.RunAsync("ledger", "verify", Path.Combine(_root, "sn3"));
+        Assert.Equal(1, verifyCode);
+        Assert.Contains($"BAD: block {changed}:", verifyOutput, StringComparison.Ordinal);
     }
 
     private static Core.Model.ModelSignature TestModel => new([new Core.Model.TensorSpec("w", Core.Model.DType.F32, [4])]);

@@ -24,7 +24,14 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
         : base(new DirectoryInfo(Path.Combine(dataDirectory, "snapshots")))
     {
         string archivePath = Path.Combine(dataDirectory, "chain", "blocks.jsonl");
-        _archivedHeight = File.Exists(archivePath) ? File.ReadLines(archivePath).LongCount() - 1 : -1;
+        try
+        {
+            _archivedHeight = ChainVerifier.CheckLinks(archivePath) - 1;
+        }
+        catch (ChainViolationException e)
+        {
+            throw new Core.SwarmException($"the block archive is damaged, so this SN will not start: {e.Message}. Copy chain/blocks.jsonl from another SN of the network, or check it with `swarm ledger verify {dataDirectory}`");
+        }
         _archive = new BlockFile(archivePath);
         _logger = logger;
     }
