@@ -1,7 +1,7 @@
 namespace SwarmLearning.Network;
 
 /// <summary>What an SN joining the network sends to an SN already in.</summary>
-public sealed record JoinRequest(string RaftEndPoint, string ApiUrl, string LedgerKey);
+public sealed record JoinRequest(string RaftEndPoint, string ApiUrl, string LedgerKey, string? FileUrl = null);
 
 /// <summary>What an SL node (or command interface) sends to have its ledger key put on the chain.</summary>
 public sealed record KeyRequest(string PublicKey);

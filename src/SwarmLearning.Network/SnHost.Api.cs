@@ -54,7 +54,7 @@ public sealed partial class SnHost
             }
             return await OnLeader(context, request, async () =>
             {
-                await Ledger.AdmitAsync(caller, request.LedgerKey, IPEndPoint.Parse(request.RaftEndPoint), TimeSpan.FromSeconds(30), context.RequestAborted, request.ApiUrl);
+                await Ledger.AdmitAsync(caller, request.LedgerKey, IPEndPoint.Parse(request.RaftEndPoint), TimeSpan.FromSeconds(30), context.RequestAborted, request.ApiUrl, request.FileUrl);
                 return Results.Ok();
             });
         });

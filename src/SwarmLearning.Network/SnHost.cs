@@ -24,6 +24,8 @@ public sealed partial class SnHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly HttpClient _peers;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private Task _backfill = Task.CompletedTask;
 
     private SnHost(WebApplication app, RaftLedgerNode ledger, HttpClient peers, ILogger logger)
     {
@@ -58,12 +60,21 @@ public sealed partial class SnHost : IAsyncDisposable
         var callers = new PeerPolicy(() => options.Identity.Bundle,
             id => id.TrustDomain == options.Identity.Id.TrustDomain && (id.IsUnder(SwarmIdentities.SwarmNetwork) || id.IsUnder(SwarmIdentities.SwarmLearning) || id.IsUnder(SwarmIdentities.CommandInterface)),
             $"spiffe://{options.Identity.Id.TrustDomain}/sn|sl|swci/*");
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.ApiPort, listen =>
+        var anyone = PeerPolicy.AnyInDomain(options.Identity);
+        builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            listen.Protocols = HttpProtocols.Http1AndHttp2;
-            listen.UseHttps(https => https.UseSvid(options.Identity, callers, requireClientCertificate: true,
-                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls")));
-        }));
+            var tlsLog = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");
+            kestrel.Listen(address, options.ApiPort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https => https.UseSvid(options.Identity, callers, requireClientCertificate: true, tlsLog));
+            });
+            kestrel.Listen(address, options.FilePort, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https => https.UseSvid(options.Identity, anyone, requireClientCertificate: true, tlsLog));
+            });
+        });
         var app = builder.Build();
         var logs = app.Services.GetRequiredService<ILoggerFactory>();
         var ledger = await RaftLedgerNode.StartAsync(new RaftLedgerOptions
@@ -78,15 +89,17 @@ public sealed partial class SnHost : IAsyncDisposable
         var peers = new HttpClient(MutualTls.Handler(options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
         var host = new SnHost(app, ledger, peers, logs.CreateLogger<SnHost>());
         host.MapApi(app, options);
+        host.MapFiles(app, options);
         await app.StartAsync(cancellationToken);
         if (options.Sentinel && firstStart)
         {
-            await ledger.WriteGenesisAsync(cancellationToken, options.ApiUrl);
+            await ledger.WriteGenesisAsync(cancellationToken, options.ApiUrl, options.FileUrl);
         }
         else if (firstStart)
         {
             await host.JoinAsync(options, cancellationToken);
         }
+        host._backfill = Task.Run(() => host.BackfillAsync(options, host._stop.Token), CancellationToken.None);
         return host;
     }
 
@@ -99,7 +112,7 @@ public sealed partial class SnHost : IAsyncDisposable
         {
             throw new Core.SwarmException("this SN is new and is not the sentinel: give --sentinel-ip and --sentinel-api-port (an SN already in the network)");
         }
-        var request = new JoinRequest($"{options.Host}:{options.LedgerPort}", options.ApiUrl, ChainRules.PublicKeyOf(LedgerKeyFile.OpenOrCreate(options.DataDirectory)));
+        var request = new JoinRequest($"{options.Host}:{options.LedgerPort}", options.ApiUrl, ChainRules.PublicKeyOf(LedgerKeyFile.OpenOrCreate(options.DataDirectory)), options.FileUrl);
         for (int attempt = 1; ; attempt++)
         {
             try
@@ -153,6 +166,9 @@ public sealed partial class SnHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await _stop.CancelAsync();
+        await _backfill;
+        _stop.Dispose();
         await _app.StopAsync();
         await Ledger.DisposeAsync();
         await _app.DisposeAsync();

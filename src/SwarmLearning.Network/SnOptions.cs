@@ -26,6 +26,15 @@ public sealed record SnOptions
     /// <summary>The REST API port.</summary>
     public int ApiPort { get; init; } = DefaultApiPort;
 
+    /// <summary>Default file server port (the block archive).</summary>
+    public const int DefaultFilePort = 30305;
+
+    /// <summary>The file server port: the block archive for SNs that catch up and for auditors.</summary>
+    public int FilePort { get; init; } = DefaultFilePort;
+
+    /// <summary>This SN's file server URL.</summary>
+    public string FileUrl => $"https://{Host}:{FilePort}";
+
     /// <summary>True for the first SN of a network: it creates the genesis block.</summary>
     public bool Sentinel { get; init; }
 

@@ -44,7 +44,10 @@ internal sealed class SwarmProcess : IAsyncDisposable
     }
 
     /// <summary>Starts `swarm <paramref name="arguments"/>`.</summary>
-    public static SwarmProcess Start(params string[] arguments)
+    public static SwarmProcess Start(params string[] arguments) => Start(null, arguments);
+
+    /// <summary>Starts `swarm <paramref name="arguments"/>` with extra environment variables.</summary>
+    public static SwarmProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SwarmDll);
@@ -53,6 +56,10 @@ internal sealed class SwarmProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
         info.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[name] = value;
+        }
         var process = new Process { StartInfo = info };
         var swarm = new SwarmProcess(process);
         process.OutputDataReceived += (_, e) => swarm.Received(e.Data);

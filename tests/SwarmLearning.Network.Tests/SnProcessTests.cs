@@ -20,7 +20,7 @@ public sealed class SnProcessTests : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "swarm-sn-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly Dictionary<string, SwarmProcess> _sns = [];
-    private readonly Dictionary<string, (int Ledger, int Api)> _ports = [];
+    private readonly Dictionary<string, (int Ledger, int Api, int Files)> _ports = [];
     private SwarmProcess _identity = null!;
     private string _identityAddress = "";
 
@@ -28,9 +28,9 @@ public sealed class SnProcessTests : IAsyncLifetime
     {
         _identity = SwarmProcess.Start("run-spire-server", "--data-dir", Path.Combine(_root, "id"), "--host", "127.0.0.1", "--port", "0");
         _identityAddress = "127.0.0.1:" + (await _identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)")).Groups[1].Value;
-        foreach (string name in new[] { "sn1", "sn2", "sn3" })
+        foreach (string name in new[] { "sn1", "sn2", "sn3", "sn4" })
         {
-            _ports[name] = (FreePort(), FreePort());
+            _ports[name] = (FreePort(), FreePort(), FreePort());
         }
     }
 
@@ -101,12 +101,26 @@ public sealed class SnProcessTests : IAsyncLifetime
         lines[changed] = lines[changed].Replace("sl/node1", "sl/node7", StringComparison.Ordinal);
         File.WriteAllLines(archive, lines);
         var (startCode, startOutput) = await SwarmProcess.RunAsync("run-sn", "--name", "sn3", "--data-dir", Path.Combine(_root, "sn3"),
-            "--ledger-port", $"{_ports["sn3"].Ledger}", "--api-port", $"{_ports["sn3"].Api}", "--identity-server", _identityAddress);
+            "--ledger-port", $"{_ports["sn3"].Ledger}", "--api-port", $"{_ports["sn3"].Api}", "--sn-fs-port", $"{_ports["sn3"].Files}", "--identity-server", _identityAddress);
         Assert.Equal(2, startCode);
         Assert.Contains("block archive is damaged", startOutput, StringComparison.Ordinal);
         var (verifyCode, verifyOutput) = await SwarmProcess.RunAsync("ledger", "verify", Path.Combine(_root, "sn3"));
         Assert.Equal(1, verifyCode);
         Assert.Contains($"BAD: block {changed}:", verifyOutput, StringComparison.Ordinal);
+
+        // The file server serves the archive as stored; an SN joining now starts from a snapshot and fills its archive from it.
+        string served = await http.GetStringAsync(new Uri($"https://127.0.0.1:{_ports["sn2"].Files}/v1/chain/blocks"));
+        Assert.Equal(File.ReadAllText(Path.Combine(_root, "sn2", "chain", "blocks.jsonl")), served);
+        await StartSn("sn4");
+        await Converged("sn1", "sn2", "sn4");
+        string sn4Archive = Path.Combine(_root, "sn4", "chain", "blocks.jsonl");
+        for (int i = 0; i < 60 && !ChainVerifier.Verify(sn4Archive).Ok; i++)
+        {
+            await Task.Delay(500);
+        }
+        var sn4Report = ChainVerifier.Verify(sn4Archive);
+        Assert.True(sn4Report.Ok, sn4Report.FirstFault?.Message + "\n" + _sns["sn4"].Output);
+        Assert.Contains("filled blocks 0 to", _sns["sn4"].Output, StringComparison.Ordinal);
     }
 
     private static Core.Model.ModelSignature TestModel => new([new Core.Model.TensorSpec("w", Core.Model.DType.F32, [4])]);
@@ -116,14 +130,15 @@ public sealed class SnProcessTests : IAsyncLifetime
 
     private async Task StartSn(string name, bool sentinel = false, bool token = true)
     {
-        var (ledger, api) = _ports[name];
-        var arguments = new List<string> { "run-sn", "--name", name, "--data-dir", Path.Combine(_root, name), "--ledger-port", $"{ledger}", "--api-port", $"{api}", "--identity-server", _identityAddress };
+        var (ledger, api, files) = _ports[name];
+        var arguments = new List<string> { "run-sn", "--name", name, "--data-dir", Path.Combine(_root, name), "--ledger-port", $"{ledger}", "--api-port", $"{api}", "--sn-fs-port", $"{files}", "--identity-server", _identityAddress };
         if (token)
         {
             arguments.AddRange(["--join-token", await Token($"spiffe://swarm.local/sn/{name}")]);
         }
         arguments.AddRange(sentinel ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_ports["sn1"].Api}"]);
-        var process = SwarmProcess.Start([.. arguments]);
+        // Snapshots every 5 blocks, so that an SN joining late starts from one and must fill its archive from a peer.
+        var process = SwarmProcess.Start(new Dictionary<string, string> { ["SWARM_LEDGER_SNAPSHOT_EVERY"] = "5" }, [.. arguments]);
         _sns[name] = process;
         await process.WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
     }

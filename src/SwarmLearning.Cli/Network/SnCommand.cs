@@ -19,6 +19,7 @@ internal static class SnCommand
         var host = new Option<string>("--host") { Description = "the IP address this SN listens on and is reached at", DefaultValueFactory = _ => "127.0.0.1" };
         var ledgerPort = new Option<int>("--ledger-port") { Description = "ledger peer-to-peer port (Raft, mTLS between SNs)", DefaultValueFactory = _ => SnOptions.DefaultLedgerPort };
         var apiPort = new Option<int>("--api-port") { Description = "REST API port (HTTPS, mTLS)", DefaultValueFactory = _ => SnOptions.DefaultApiPort };
+        var filePort = new Option<int>("--sn-fs-port") { Description = "file server port (the block archive, HTTPS, mTLS)", DefaultValueFactory = _ => SnOptions.DefaultFilePort };
         var sentinel = new Option<bool>("--sentinel") { Description = "this is the first SN: it creates the network (genesis block)" };
         var sentinelIp = new Option<string?>("--sentinel-ip") { Description = "address of an SN already in the network, to join through" };
         var sentinelApiPort = new Option<int>("--sentinel-api-port") { Description = "that SN's API port", DefaultValueFactory = _ => SnOptions.DefaultApiPort };
@@ -29,7 +30,7 @@ internal static class SnCommand
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
         var command = new Command("run-sn", "run a Swarm Network node: a member of the Raft-ordered ledger and the REST API SL nodes use")
         {
-            name, dataDir, host, ledgerPort, apiPort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath,
+            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -46,12 +47,12 @@ internal static class SnCommand
                 }
                 var options = new SnOptions
                 {
-                    DataDirectory = data, Identity = identity, Host = parse.GetValue(host)!, LedgerPort = parse.GetValue(ledgerPort), ApiPort = parse.GetValue(apiPort),
+                    DataDirectory = data, Identity = identity, Host = parse.GetValue(host)!, LedgerPort = parse.GetValue(ledgerPort), ApiPort = parse.GetValue(apiPort), FilePort = parse.GetValue(filePort),
                     Sentinel = parse.GetValue(sentinel), JoinVia = parse.GetValue(sentinelIp) is { } ip ? $"{ip}:{parse.GetValue(sentinelApiPort)}" : null,
                     ChainId = identity.Id.TrustDomain + "/main",
                 };
                 await using var sn = await SnHost.StartAsync(options, ConsoleLogging, cancellationToken);
-                Console.WriteLine($"SN ready: {identity.Id}, ledger {options.Host}:{options.LedgerPort}, API {options.ApiUrl}, height {sn.Ledger.State?.Height}, data {data}");
+                Console.WriteLine($"SN ready: {identity.Id}, ledger {options.Host}:{options.LedgerPort}, API {options.ApiUrl}, files {options.FileUrl}, height {sn.Ledger.State?.Height}, data {data}");
                 await sn.WaitForShutdownAsync(cancellationToken);
                 return 0;
             }

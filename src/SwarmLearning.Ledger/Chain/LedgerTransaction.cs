@@ -21,8 +21,11 @@ public sealed record ContractAction(ContractTx Tx) : LedgerAction;
 /// </summary>
 public sealed record RegisterKey(string Identity, string PublicKey) : LedgerAction;
 
-/// <summary>Records where an SN serves: its Raft endpoint and its API URL (so any SN can forward to the leader's API).</summary>
-public sealed record AnnounceSn(string Identity, string RaftEndPoint, string ApiUrl) : LedgerAction;
+/// <summary>
+/// Records where an SN serves: its Raft endpoint, its API URL (so any SN can forward to the leader's API) and its file
+/// server URL (the block archive, for SNs that catch up and for auditors).
+/// </summary>
+public sealed record AnnounceSn(string Identity, string RaftEndPoint, string ApiUrl, string? FileUrl = null) : LedgerAction;
 
 /// <summary>The signed part of a transaction: chain id and nonce stop replays on another chain or twice on this one.</summary>
 public sealed record TxBody(string ChainId, string Sender, long Nonce, LedgerAction Action);

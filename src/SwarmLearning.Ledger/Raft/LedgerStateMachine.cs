@@ -15,8 +15,10 @@ namespace SwarmLearning.Ledger.Raft;
 /// </summary>
 internal sealed partial class LedgerStateMachine : SimpleStateMachine
 {
-    private const long SnapshotEvery = 200;
-    private readonly BlockFile _archive;
+    // Snapshot every 200 blocks; SWARM_LEDGER_SNAPSHOT_EVERY changes it (tests use small values to exercise snapshots).
+    private static readonly long SnapshotEvery = long.TryParse(Environment.GetEnvironmentVariable("SWARM_LEDGER_SNAPSHOT_EVERY"), out long every) && every > 0 ? every : 200;
+    private BlockFile _archive;
+    private readonly Lock _archiveGate = new();
     private readonly ILogger _logger;
     private long _archivedHeight;
 
@@ -33,8 +35,15 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
             throw new Core.SwarmException($"the block archive is damaged, so this SN will not start: {e.Message}. Copy chain/blocks.jsonl from another SN of the network, or check it with `swarm ledger verify {dataDirectory}`");
         }
         _archive = new BlockFile(archivePath);
+        ArchivePath = archivePath;
         _logger = logger;
     }
+
+    /// <summary>The block archive.</summary>
+    public string ArchivePath { get; }
+
+    /// <summary>Blocks missing at the start of the archive, if this SN started from a snapshot.</summary>
+    public ArchiveGap? Gap { get; private set; }
 
     /// <summary>The state after the last applied block (null before genesis).</summary>
     public LedgerState? State { get; private set; }
@@ -67,15 +76,19 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
         {
             var (next, results) = ChainRules.Apply(state, block);
             State = next;
-            if (block.Header.Height > _archivedHeight + 1)
+            lock (_archiveGate)
             {
-                // This SN started from a snapshot: the blocks before it are on the other SNs (backfill: docs/ledger.md).
-                LogArchiveGap(_logger, _archivedHeight + 1, block.Header.Height - 1);
-            }
-            if (block.Header.Height > _archivedHeight)
-            {
-                _archive.Append(block);
-                _archivedHeight = block.Header.Height;
+                if (block.Header.Height > _archivedHeight + 1 && _archivedHeight < 0)
+                {
+                    // This SN started from a snapshot: the blocks before it are on the other SNs; SnHost backfills them.
+                    Gap = new ArchiveGap(0, block.Header.Height - 1, block.Header.PreviousHash);
+                    LogArchiveGap(_logger, 0, block.Header.Height - 1);
+                }
+                if (block.Header.Height > _archivedHeight)
+                {
+                    _archive.Append(block);
+                    _archivedHeight = block.Header.Height;
+                }
             }
             Applied?.Invoke(block, results);
             return new(block.Header.Height > 0 && block.Header.Height % SnapshotEvery == 0);
@@ -85,6 +98,22 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
             Fault = e;
             LogFault(_logger, e.Message);
             throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="older"/> (verified by the caller against <see cref="Gap"/>) in front of the archive.</summary>
+    public void Backfill(IReadOnlyList<Block> older)
+    {
+        lock (_archiveGate)
+        {
+            var gap = Gap ?? throw new InvalidOperationException("the archive has no gap");
+            ArchiveGap.Check(gap, older);
+            _archive.Dispose();
+            string temporary = ArchivePath + ".backfill";
+            File.WriteAllLines(temporary, older.Select(b => b.ToJson()).Concat(File.ReadLines(ArchivePath)));
+            File.Move(temporary, ArchivePath, overwrite: true);
+            _archive = new BlockFile(ArchivePath);
+            Gap = null;
         }
     }
 

@@ -57,6 +57,15 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
         ? state.SnDirectory.Values.FirstOrDefault(s => s.RaftEndPoint == leader.ToString())?.ApiUrl
         : null;
 
+    /// <summary>The block archive (chain/blocks.jsonl).</summary>
+    public string ArchivePath => _machine.ArchivePath;
+
+    /// <summary>Blocks missing at the start of the archive (this SN joined from a snapshot), or null.</summary>
+    public ArchiveGap? Gap => _machine.Gap;
+
+    /// <summary>Puts verified older blocks in front of the archive, closing <see cref="Gap"/>.</summary>
+    public void Backfill(IReadOnlyList<Block> older) => _machine.Backfill(older);
+
     /// <summary>Raised after each applied block.</summary>
     public event Action<Block, IReadOnlyList<TxResult>>? BlockApplied;
 
@@ -89,7 +98,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     /// Admits an SN (leader only): registers its ledger key on the chain first, so that it can propose blocks once it
     /// leads, then adds it to the Raft membership.
     /// </summary>
-    public async Task AdmitAsync(SpiffeId sn, string ledgerPublicKey, IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken, string? apiUrl = null)
+    public async Task AdmitAsync(SpiffeId sn, string ledgerPublicKey, IPEndPoint endPoint, TimeSpan timeout, CancellationToken cancellationToken, string? apiUrl = null, string? fileUrl = null)
     {
         // One membership change at a time (Raft's rule); every step is skipped when already done, so a retry completes.
         await _membership.WaitAsync(cancellationToken);
@@ -103,7 +112,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
                     throw new Core.SwarmException($"could not register the ledger key of {sn}: {registered.Reason}");
                 }
             }
-            var announce = apiUrl is null ? null : new AnnounceSn(sn.ToString(), endPoint.ToString(), apiUrl);
+            var announce = apiUrl is null ? null : new AnnounceSn(sn.ToString(), endPoint.ToString(), apiUrl, fileUrl);
             if (announce is not null && State?.SnDirectory.GetValueOrDefault(sn.ToString()) != announce)
             {
                 await SubmitAsync(SignAsSelf(announce), cancellationToken);
@@ -156,7 +165,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     }
 
     /// <summary>Writes the genesis block (the sentinel's first start, once it leads its one-member cluster).</summary>
-    public async Task WriteGenesisAsync(CancellationToken cancellationToken, string? apiUrl = null)
+    public async Task WriteGenesisAsync(CancellationToken cancellationToken, string? apiUrl = null, string? fileUrl = null)
     {
         if (_machine.State is not null)
         {
@@ -164,7 +173,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
         }
         await _cluster.WaitForLeadershipAsync(cancellationToken);
         var (genesis, _) = ChainRules.Genesis(_options.ChainId, _options.Self, _options.LedgerKey, DateTimeOffset.UtcNow,
-            apiUrl is null ? null : new AnnounceSn(_options.Self.ToString(), _options.EndPoint.ToString(), apiUrl));
+            apiUrl is null ? null : new AnnounceSn(_options.Self.ToString(), _options.EndPoint.ToString(), apiUrl, fileUrl));
         await ReplicateAsync(genesis, cancellationToken);
         LogGenesis(_logger, genesis.Hash, _options.ChainId);
     }
