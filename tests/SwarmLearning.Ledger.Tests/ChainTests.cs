@@ -151,6 +151,20 @@ public sealed class ChainTests : IDisposable
         Assert.Contains("BAD: block 2:", badOutput, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Backfilled_blocks_must_hash_back_to_the_first_archived_block()
+    {
+        TwoNodesTrainOneRound();
+        var gap = new ArchiveGap(0, 2, _chain.Blocks[3].Header.PreviousHash);
+        ArchiveGap.Check(gap, _chain.Blocks.Take(3).ToList());
+
+        var other = new TestChain();
+        var substituted = new List<Block> { _chain.Blocks[0], other.Blocks[0], _chain.Blocks[2] };
+        Assert.Contains("another history", Assert.Throws<ChainViolationException>(() => ArchiveGap.Check(gap, substituted)).Message, StringComparison.Ordinal);
+        Assert.Throws<ChainViolationException>(() => ArchiveGap.Check(gap, _chain.Blocks.Take(2).ToList()));
+        other.Dispose();
+    }
+
     private void Save()
     {
         File.Delete(_file);
