@@ -7,7 +7,7 @@ using SwarmLearning.Protocol.Contract;
 namespace SwarmLearning.Ledger.Chain;
 
 /// <summary>The outcome of one transaction in a block: accepted with the contract's events, or refused and not applied.</summary>
-public sealed record TxResult(string TxId, bool Accepted, string? Code, string? Reason, IReadOnlyList<ContractEvent> Events);
+public sealed record TxResult(string TxId, bool Accepted, string? Code, string? Reason, IReadOnlyList<ContractEvent> Events, long Version = 0);
 
 /// <summary>
 /// The world state every SN derives from the chain: the training contracts, the ledger keys and each sender's last
@@ -90,7 +90,7 @@ public sealed record LedgerState(
             case ContractAction contract:
                 var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time));
                 // A refusal by the contract still spends the nonce: the transaction is on the chain.
-                return (state with { Registry = registry }, new TxResult(id, outcome.Accepted, outcome.Code, outcome.Reason, outcome.Events));
+                return (state with { Registry = registry }, new TxResult(id, outcome.Accepted, outcome.Code, outcome.Reason, outcome.Events, outcome.Version));
             default:
                 return (this, Refuse("unknown-action", $"unknown action {body.Action.GetType().Name}"));
         }

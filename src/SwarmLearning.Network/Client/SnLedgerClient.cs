@@ -1,0 +1,129 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using SwarmLearning.Identity.Tls;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Protocol.Ports;
+
+namespace SwarmLearning.Network.Client;
+
+/// <summary>
+/// The ledger as an SL node sees it over the network: the <see cref="ILedger"/> port on the SN REST API. Transactions
+/// are signed with the node's ledger key; waits are long-polls; when an SN is down or electing, the next SN in the list
+/// is tried, so a node rides out the loss of any SN while a majority is up.
+/// </summary>
+public sealed class SnLedgerClient : ILedger, IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly IReadOnlyList<Uri> _sns;
+    private readonly ECDsa _key;
+    private readonly string _sender;
+    private readonly string _chainId;
+    private readonly Lock _nonceGate = new();
+    private long _lastNonce;
+    private int _current;
+
+    /// <summary>Creates a client for the SNs at <paramref name="sns"/> (API URLs), acting as <paramref name="identity"/>.</summary>
+    public SnLedgerClient(IReadOnlyList<Uri> sns, ISvidSource identity, ECDsa ledgerKey, string chainId)
+    {
+        if (sns.Count == 0)
+        {
+            throw new Core.SwarmException("no SN given: pass at least one SN API address (--sn-ip/--sn-api-port)");
+        }
+        _sns = sns;
+        _key = ledgerKey;
+        _sender = identity.Id.ToString();
+        _chainId = chainId;
+        _http = new HttpClient(MutualTls.Handler(identity, PeerPolicy.Under(identity, Identity.Spiffe.SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>Puts this node's ledger key on the chain (through an SN, which checks the node's SVID).</summary>
+    public async Task RegisterKeyAsync(CancellationToken cancellationToken)
+    {
+        var result = await SendAsync(sn => _http.PostAsJsonAsync(new Uri(sn, "/v1/keys"), new KeyRequest(ChainRules.PublicKeyOf(_key)), LedgerJson.Options, cancellationToken), cancellationToken);
+        var outcome = (await result.Content.ReadFromJsonAsync<TxResult>(LedgerJson.Options, cancellationToken))!;
+        if (!outcome.Accepted)
+        {
+            throw new Core.SwarmException($"the SN refused to register this node's ledger key: {outcome.Reason}");
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<TxOutcome> SubmitAsync(ContractTx transaction, CancellationToken cancellationToken)
+    {
+        var signed = SignedTransaction.Sign(new TxBody(_chainId, _sender, NextNonce(), new ContractAction(transaction)), _key);
+        using var response = await SendAsync(sn => _http.PostAsJsonAsync(new Uri(sn, "/v1/transactions"), signed, LedgerJson.Options, cancellationToken), cancellationToken);
+        var result = (await response.Content.ReadFromJsonAsync<TxResult>(LedgerJson.Options, cancellationToken))!;
+        return new TxOutcome(result.Accepted, result.Code, result.Reason, result.Events, result.Version);
+    }
+
+    /// <inheritdoc />
+    public async Task<ContractState?> GetContractAsync(string contract, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(sn => _http.GetAsync(new Uri(sn, $"/v1/contracts/{Uri.EscapeDataString(contract)}"), cancellationToken), cancellationToken, notFoundIsAnswer: true);
+        return response.StatusCode == HttpStatusCode.NotFound ? null : await response.Content.ReadFromJsonAsync<ContractState>(LedgerJson.Options, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<ContractState> WaitForChangeAsync(string contract, long knownVersion, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            using var response = await SendAsync(sn => _http.GetAsync(new Uri(sn, $"/v1/contracts/{Uri.EscapeDataString(contract)}?after={knownVersion}"), cancellationToken), cancellationToken, notFoundIsAnswer: true);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return (await response.Content.ReadFromJsonAsync<ContractState>(LedgerJson.Options, cancellationToken))!;
+            }
+            // 204: nothing changed within the SN's long-poll window, or 404: no contract yet; ask again.
+            if (response.StatusCode == HttpStatusCode.NotFound)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500), cancellationToken);
+            }
+        }
+    }
+
+    // Nonces grow across restarts without stored state: never below the clock's ticks.
+    private long NextNonce()
+    {
+        lock (_nonceGate)
+        {
+            _lastNonce = Math.Max(_lastNonce + 1, DateTime.UtcNow.Ticks);
+            return _lastNonce;
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Func<Uri, Task<HttpResponseMessage>> send, CancellationToken cancellationToken, bool notFoundIsAnswer = false)
+    {
+        var errors = new List<string>();
+        for (int attempt = 0; attempt < 3 * _sns.Count + 10; attempt++)
+        {
+            var sn = _sns[_current % _sns.Count];
+            try
+            {
+                var response = await send(sn);
+                if (response.IsSuccessStatusCode || (notFoundIsAnswer && response.StatusCode == HttpStatusCode.NotFound))
+                {
+                    return response;
+                }
+                string body = await response.Content.ReadAsStringAsync(cancellationToken);
+                errors.Add($"{sn.Authority}: {(int)response.StatusCode} {body}");
+                response.Dispose();
+                if (response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.BadRequest)
+                {
+                    throw new Core.SwarmException($"the SN at {sn.Authority} refused: {body}");
+                }
+            }
+            catch (HttpRequestException e)
+            {
+                errors.Add($"{sn.Authority}: {e.Message}");
+                Interlocked.Increment(ref _current); // this SN is down: try the next one
+            }
+            await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 200 * (attempt + 1))), cancellationToken);
+        }
+        throw new Core.SwarmException($"no SN answered ({string.Join("; ", errors.TakeLast(3))}): are the SNs running and reachable?");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _http.Dispose();
+}
