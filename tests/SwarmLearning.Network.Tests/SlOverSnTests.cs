@@ -8,15 +8,15 @@ using SwarmLearning.Identity.Authority;
 using SwarmLearning.Identity.Client;
 using SwarmLearning.Network.Client;
 using SwarmLearning.Protocol.Contract;
-using SwarmLearning.Protocol.InMemory;
 using SwarmLearning.Protocol.Node;
 using SwarmLearning.Protocol.Ports;
 
 namespace SwarmLearning.Network.Tests;
 
 /// <summary>
-/// The SL node's round engine, unchanged, on the real ledger: two nodes train through an SN process (sentinel, identity
-/// server, mTLS, signed transactions), the parameter files still moving in memory (the file server is the next step).
+/// The SL node's round engine, unchanged, on the real ledger and real files: two nodes train through an SN process
+/// (sentinel, identity server, mTLS, signed transactions), their parameter files on disk and fetched from each other's
+/// file servers over mTLS, checked against their hashes.
 /// </summary>
 public sealed class SlOverSnTests : IAsyncLifetime
 {
@@ -39,7 +39,7 @@ public sealed class SlOverSnTests : IAsyncLifetime
     [Fact]
     public async Task Two_nodes_train_through_the_real_ledger_and_end_on_the_ledgers_final_model()
     {
-        var network = new InMemoryParameterNetwork();
+        var servers = new List<Node.Files.ParameterFileServer>();
         var parameters = new TrainingParameters(MinPeers: 2, SyncFrequency: 2);
         var timings = new ContractTimings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 2);
         var runs = new List<Task<ModelState>>();
@@ -53,8 +53,12 @@ public sealed class SlOverSnTests : IAsyncLifetime
             await ledger.RegisterKeyAsync(CancellationToken.None);
             clients.Add(ledger);
             var options = new SwarmNodeOptions(name, "toy", parameters) { TotalEpochs = 3, Timings = timings, RetryDelay = TimeSpan.FromMilliseconds(200) };
-            network.SetReachable(name, true);
-            var node = new SwarmNode(options, ledger, network.StoreOf(name), network.TransportOf(name), TimeProvider.System, NullLogger.Instance);
+            var store = new Node.Files.FileParameterStore(Path.Combine(_root, name, "files"));
+            var server = await Node.Files.ParameterFileServer.StartAsync(store, identity, "127.0.0.1", 0, CancellationToken.None);
+            servers.Add(server);
+            options = options with { Address = $"https://127.0.0.1:{server.Port}" };
+            var transport = new Node.Files.HttpsParameterTransport(store, identity);
+            var node = new SwarmNode(options, ledger, store, transport, TimeProvider.System, NullLogger.Instance);
             runs.Add(Task.Run(() => SwarmTrainingLoop.RunAsync(node, new TowardSession(seed), 3, CancellationToken.None, null)));
         }
         var finals = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromMinutes(3));
@@ -64,9 +68,14 @@ public sealed class SlOverSnTests : IAsyncLifetime
         Assert.True(contract.History.Count >= 3, $"{contract.History.Count} merges");
         Assert.Equal(contract.FinalModel, SafetensorsWriter.Hash(finals[0]));
         Assert.Equal(contract.FinalModel, SafetensorsWriter.Hash(finals[1]));
+        Assert.True(File.Exists(Path.Combine(_root, "node2", "files", contract.FinalModel.Hex + ".safetensors")));
         foreach (var client in clients)
         {
             client.Dispose();
+        }
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
         }
     }
 

@@ -1,0 +1,47 @@
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Ports;
+
+namespace SwarmLearning.Node.Files;
+
+/// <summary>
+/// An SL node's parameter files on disk, one safetensors file per content hash (<c>HASH.safetensors</c>), written
+/// atomically: what its file server serves and where fetched files land after their hash was checked.
+/// </summary>
+public sealed class FileParameterStore : IParameterStore
+{
+    /// <summary>Opens (creating) the store in <paramref name="directory"/>.</summary>
+    public FileParameterStore(string directory)
+    {
+        Directory = directory;
+        Identity.OwnerOnlyFile.CreateDirectory(directory);
+    }
+
+    /// <summary>The folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>Where the file for <paramref name="hash"/> is (or would be).</summary>
+    public string PathOf(ContentHash hash) => Path.Combine(Directory, hash.Hex + ".safetensors");
+
+    /// <inheritdoc />
+    public Task<ContentHash> PutAsync(ModelState model, CancellationToken cancellationToken)
+    {
+        var hash = SafetensorsWriter.Hash(model);
+        if (!Contains(hash))
+        {
+            var saved = SafetensorsWriter.Save(model, PathOf(hash));
+            if (saved != hash)
+            {
+                throw new Core.SwarmException($"the model's bytes changed while it was being stored ({hash.Short} then {saved.Short})");
+            }
+        }
+        return Task.FromResult(hash);
+    }
+
+    /// <inheritdoc />
+    public Task<ModelState> GetAsync(ContentHash hash, CancellationToken cancellationToken) =>
+        Contains(hash) ? Task.FromResult(SafetensorsReader.Load(PathOf(hash))) : throw new KeyNotFoundException($"this node does not hold parameter file {hash}");
+
+    /// <inheritdoc />
+    public bool Contains(ContentHash hash) => !hash.IsNone && File.Exists(PathOf(hash));
+}

@@ -1,0 +1,57 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Identity.Spiffe;
+using SwarmLearning.Identity.Tls;
+
+namespace SwarmLearning.Node.Files;
+
+/// <summary>
+/// An SL node's file server (default port 30305): its parameter files by SHA-256, over mutual TLS, to SL nodes of the
+/// same swarm only. Files are streamed from disk (never buffered whole) and range requests resume cut downloads.
+/// </summary>
+public sealed class ParameterFileServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ParameterFileServer(WebApplication app, int port)
+    {
+        _app = app;
+        Port = port;
+    }
+
+    /// <summary>The port bound.</summary>
+    public int Port { get; }
+
+    /// <summary>Starts serving <paramref name="store"/> on <paramref name="host"/>:<paramref name="port"/> (0: any free port).</summary>
+    public static async Task<ParameterFileServer> StartAsync(FileParameterStore store, ISvidSource identity, string host, int port, CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        var peers = PeerPolicy.Under(identity, SwarmIdentities.SwarmLearning);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Parse(host), port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(https => https.UseSvid(identity, peers));
+        }));
+        var app = builder.Build();
+        app.MapGet("/v1/files/{hash}", (string hash) =>
+            ContentHash.TryParse(hash, out var content) && store.Contains(content)
+                ? Results.File(store.PathOf(content), "application/octet-stream", enableRangeProcessing: true)
+                : Results.Problem($"no parameter file {hash} here", statusCode: StatusCodes.Status404NotFound));
+        await app.StartAsync(cancellationToken);
+        int bound = new Uri(app.Urls.First()).Port;
+        return new ParameterFileServer(app, bound);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
