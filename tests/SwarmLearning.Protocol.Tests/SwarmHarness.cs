@@ -97,6 +97,10 @@ internal sealed class SwarmHarness
 
     public bool AllDone(params string[] ids) => ids.All(id => Nodes[id].Task.IsCompletedSuccessfully);
 
+    /// <summary>A model any node stored (to recompute a merge in a test).</summary>
+    public Core.Model.ModelState Model(ContentHash hash) =>
+        Nodes.Keys.Select(Network.StoreOf).First(s => s.Contains(hash)).GetAsync(hash, CancellationToken.None).GetAwaiter().GetResult();
+
     public ContentHash FinalHashOf(string id) => SafetensorsWriter.Hash(Nodes[id].Task.Result);
 }
 

@@ -31,6 +31,26 @@ public sealed class SwarmScenarioTests
     }
 
     [Fact]
+    public void Server_momentum_adds_the_last_merged_update_and_every_node_still_ends_on_the_same_model()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 3, SyncFrequency: 2, MergeMethod: "fedavgm:0.5"));
+        foreach (var id in new[] { "a", "b", "c" })
+        {
+            swarm.Start(id, epochs: 3);
+        }
+        swarm.RunUntil(() => swarm.AllDone("a", "b", "c"), Hour);
+
+        var state = swarm.State;
+        Assert.Equal(ContractStatus.Completed, state.Status);
+        Assert.All(new[] { "a", "b", "c" }, id => Assert.Equal(state.FinalModel, swarm.FinalHashOf(id)));
+        // From the second merge on, the published model is not the plain mean of the contributions.
+        var round = state.History[3];
+        var mean = Core.Merging.MergeMethods.Parse("mean").Merge(
+            [.. round.Contributions.Select(c => new Core.Merging.Contribution(c.Key, swarm.Model(c.ModelHash), c.WeightMicros))]).Model;
+        Assert.NotEqual(SafetensorsWriter.Hash(mean), round.Hash);
+    }
+
+    [Fact]
     public void Merging_pulls_every_node_toward_the_shared_optimum_better_than_training_alone()
     {
         var swarm = new SwarmHarness(new TrainingParameters(3, 2))

@@ -6,7 +6,7 @@ namespace SwarmLearning.Core.Merging;
 public static class MergeMethods
 {
     /// <summary>The names accepted, for help and error texts.</summary>
-    public const string Help = "mean, coordmedian, geomedian, trimmedmean[:FRACTION] (default 0.2), krum[:f=F,m=M] (default f=1,m=1)";
+    public const string Help = "mean, coordmedian, geomedian, trimmedmean[:FRACTION] (default 0.2), krum[:f=F,m=M] (default f=1,m=1), fedavgm[:BETA] (mean plus server momentum, default 0.5)";
 
     /// <summary>Parses a method name with its options; throws <see cref="MergeException"/> with the accepted names otherwise.</summary>
     public static IMergeMethod Parse(string text)
@@ -21,8 +21,15 @@ public static class MergeMethods
             "geomedian" when options is null => new GeometricMedian(),
             "trimmedmean" => new TrimmedMean(options is null ? 0.2 : ParseNumber(options, text)),
             "krum" => ParseKrum(options, text),
+            "fedavgm" => ParseMomentum(options, text),
             _ => throw new MergeException($"unknown merge method '{text}'; use one of: {Help}"),
         };
+    }
+
+    private static ServerMomentum ParseMomentum(string? options, string text)
+    {
+        double beta = options is null ? 0.5 : ParseNumber(options, text);
+        return beta is >= 0 and < 1 ? new ServerMomentum(beta) : throw new MergeException($"merge method '{text}': the momentum must be in [0, 1)");
     }
 
     private static Krum ParseKrum(string? options, string text)

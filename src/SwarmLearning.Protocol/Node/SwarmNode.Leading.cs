@@ -89,6 +89,16 @@ public sealed partial class SwarmNode
         return usable;
     }
 
+    /// <summary>A past merged model, from the local store or from the node that merged it.</summary>
+    private async Task<ModelState> LoadMergedAsync(ContractState state, MergedRound merged, CancellationToken cancellationToken)
+    {
+        if (!store.Contains(merged.Hash))
+        {
+            await transport.FetchAsync(merged.Hash, merged.Leader, state.Nodes.GetValueOrDefault(merged.Leader)?.Address, cancellationToken);
+        }
+        return await store.GetAsync(merged.Hash, cancellationToken);
+    }
+
     /// <summary>Merges from the local store; the mean streams one model at a time (about twice the model in memory).</summary>
     private async Task<(ModelState Model, string Note)> MergeAsync(
         ContractState state, List<(MergeContribution Contribution, ContentHash Hash)> usable, CancellationToken cancellationToken)
@@ -105,6 +115,22 @@ public sealed partial class SwarmNode
                 accumulator.Add(new Contribution(contribution.Key, model, Weight(contribution)));
             }
             return (accumulator.Finish(), $"mean of {ordered.Count} models, streamed");
+        }
+        if (method is ServerMomentum momentum)
+        {
+            var accumulator = new MeanAccumulator(state.Signature!, ordered.Sum(u => Weight(u.Contribution)), _mergeBuffers);
+            foreach (var (contribution, hash) in ordered)
+            {
+                accumulator.Add(new Contribution(contribution.Key, await store.GetAsync(hash, cancellationToken), Weight(contribution)));
+            }
+            var mean = accumulator.Finish();
+            var (previous, before) = (state.MergedOf(state.Round.Number - 1), state.MergedOf(state.Round.Number - 2));
+            if (previous is null || before is null || state.Round.Number < 2)
+            {
+                return (mean, $"mean of {ordered.Count} models (no momentum before two merges)");
+            }
+            momentum.ApplyMomentum(mean, await LoadMergedAsync(state, previous, cancellationToken), await LoadMergedAsync(state, before, cancellationToken));
+            return (mean, $"mean of {ordered.Count} models + {momentum.Beta} x the last merged update");
         }
         var contributions = new List<Contribution>(ordered.Count);
         foreach (var (contribution, hash) in ordered)

@@ -1,0 +1,43 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using SwarmLearning.Core.Model;
+
+namespace SwarmLearning.Core.Merging;
+
+/// <summary>
+/// FedAvgM: the weighted mean plus server momentum. With a server learning rate of 1 the momentum buffer is the last
+/// merged update itself, so <c>w_t = mean_t + beta * (w_{t-1} - w_{t-2})</c>, where <c>w_{t-1}</c> and <c>w_{t-2}</c>
+/// are the two previous merged models (both named on the ledger): no state beyond the chain. The round engine supplies
+/// them (<see cref="ApplyMomentum"/>); on its own this merges as the mean. Meant for label-skewed data, where it damps
+/// the nodes' drift (Hsu et al., 2019).
+/// </summary>
+/// <param name="Beta">The momentum, in [0, 1).</param>
+public sealed record ServerMomentum(double Beta) : IMergeMethod
+{
+    private readonly WeightedMean _mean = new();
+
+    /// <inheritdoc />
+    public string Name => FormattableString.Invariant($"fedavgm:{Beta}");
+
+    /// <inheritdoc />
+    public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null) => _mean.Merge(contributions, reuse);
+
+    /// <summary>Adds <c>beta * (previous - beforePrevious)</c> to every float32 tensor of <paramref name="merged"/>, in place.</summary>
+    public void ApplyMomentum(ModelState merged, ModelState previous, ModelState beforePrevious)
+    {
+        float beta = (float)Beta;
+        foreach (var tensor in merged.Tensors)
+        {
+            if (tensor.Spec.DType != DType.F32)
+            {
+                continue; // counters and integer buffers keep the mean's value
+            }
+            var target = MemoryMarshal.Cast<byte, float>(tensor.Data.AsSpan());
+            var last = MemoryMarshal.Cast<byte, float>(previous[tensor.Spec.Name].Data.AsSpan());
+            var before = MemoryMarshal.Cast<byte, float>(beforePrevious[tensor.Spec.Name].Data.AsSpan());
+            var step = new float[target.Length];
+            TensorPrimitives.Subtract(last, before, step);
+            TensorPrimitives.MultiplyAdd(step, beta, target, target);
+        }
+    }
+}
