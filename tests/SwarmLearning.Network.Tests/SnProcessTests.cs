@@ -208,11 +208,18 @@ public sealed class SnProcessTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var process in _sns.Values)
+        try
         {
-            await process.DisposeAsync();
+            foreach (var process in _sns.Values)
+            {
+                await process.DisposeAsync();
+            }
         }
-        await _identity.DisposeAsync();
-        Directory.Delete(_root, recursive: true);
+        finally
+        {
+            // Never leave a server behind, whatever failed above.
+            await _identity.DisposeAsync();
+            Directory.Delete(_root, recursive: true);
+        }
     }
 }
