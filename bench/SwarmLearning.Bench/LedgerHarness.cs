@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using SwarmLearning.Core.Files;
 using SwarmLearning.Core.Model;
@@ -35,7 +34,7 @@ internal static class LedgerHarness
                 DataDirectory = Path.Combine(root, name),
                 EndPoint = new IPEndPoint(IPAddress.Loopback, FreePort()),
                 ColdStart = name == "a",
-                Identity = new Svid(ca, SwarmIdentities.SnNode("swarm.local", name)),
+                Identity = new StaticSvidSource(ca.IssueCredential(SwarmIdentities.SnNode("swarm.local", name), TimeSpan.FromHours(1), DateTimeOffset.UtcNow), new TrustBundle([ca.Certificate])),
                 LedgerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256),
             };
             nodes.Add((await RaftLedgerNode.StartAsync(options, NullLoggerFactory.Instance, CancellationToken.None), options));
@@ -120,26 +119,5 @@ internal static class LedgerHarness
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private sealed class Svid : ISvidSource
-    {
-        public Svid(CertificateAuthority ca, SpiffeId id)
-        {
-            Id = id;
-            var (key, csr) = SvidMaterial.NewKeyAndRequest();
-            using (key)
-            {
-                using var issued = ca.Issue(id, csr, TimeSpan.FromHours(1), DateTimeOffset.UtcNow);
-                Current = SvidMaterial.WithKey(issued, key);
-            }
-            Bundle = new TrustBundle([ca.Certificate]);
-        }
-
-        public SpiffeId Id { get; }
-
-        public X509Certificate2 Current { get; }
-
-        public TrustBundle Bundle { get; }
     }
 }

@@ -52,10 +52,21 @@ public sealed partial class SnHost
             {
                 return Results.Problem($"{caller} may not join as an SN", statusCode: StatusCodes.Status403Forbidden);
             }
+            if (!IPEndPoint.TryParse(request.RaftEndPoint, out var raftEndPoint))
+            {
+                return Results.Problem($"'{request.RaftEndPoint}' is not an IP address and port (e.g. 10.0.0.5:30303)", statusCode: StatusCodes.Status400BadRequest);
+            }
             return await OnLeader(context, request, async () =>
             {
-                await Ledger.AdmitAsync(caller, request.LedgerKey, IPEndPoint.Parse(request.RaftEndPoint), TimeSpan.FromSeconds(30), context.RequestAborted, request.ApiUrl, request.FileUrl);
-                return Results.Ok();
+                try
+                {
+                    await Ledger.AdmitAsync(caller, request.LedgerKey, raftEndPoint, TimeSpan.FromSeconds(30), context.RequestAborted, request.ApiUrl, request.FileUrl);
+                    return Results.Ok();
+                }
+                catch (Core.SwarmException e)
+                {
+                    return Results.Problem(e.Message, statusCode: StatusCodes.Status409Conflict);
+                }
             });
         });
 

@@ -77,13 +77,14 @@ public sealed partial class SnHost : IAsyncDisposable
         });
         var app = builder.Build();
         var logs = app.Services.GetRequiredService<ILoggerFactory>();
+        var ledgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory);
         var ledger = await RaftLedgerNode.StartAsync(new RaftLedgerOptions
         {
             DataDirectory = options.DataDirectory,
             EndPoint = new IPEndPoint(address, options.LedgerPort),
             ColdStart = options.Sentinel && firstStart,
             Identity = options.Identity,
-            LedgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory),
+            LedgerKey = ledgerKey,
             ChainId = options.ChainId,
         }, logs, cancellationToken);
         var peers = new HttpClient(MutualTls.Handler(options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
@@ -97,7 +98,7 @@ public sealed partial class SnHost : IAsyncDisposable
         }
         else if (firstStart)
         {
-            await host.JoinAsync(options, cancellationToken);
+            await host.JoinAsync(options, ChainRules.PublicKeyOf(ledgerKey), cancellationToken);
         }
         host._backfill = Task.Run(() => host.BackfillAsync(options, host._stop.Token), CancellationToken.None);
         return host;
@@ -106,13 +107,13 @@ public sealed partial class SnHost : IAsyncDisposable
     /// <summary>Waits until the host is stopped (Ctrl-C, SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 
-    private async Task JoinAsync(SnOptions options, CancellationToken cancellationToken)
+    private async Task JoinAsync(SnOptions options, string ledgerPublicKey, CancellationToken cancellationToken)
     {
         if (options.JoinVia is null)
         {
             throw new Core.SwarmException("this SN is new and is not the sentinel: give --sentinel-ip and --sentinel-api-port (an SN already in the network)");
         }
-        var request = new JoinRequest($"{options.Host}:{options.LedgerPort}", options.ApiUrl, ChainRules.PublicKeyOf(LedgerKeyFile.OpenOrCreate(options.DataDirectory)), options.FileUrl);
+        var request = new JoinRequest($"{options.Host}:{options.LedgerPort}", options.ApiUrl, ledgerPublicKey, options.FileUrl);
         for (int attempt = 1; ; attempt++)
         {
             try

@@ -80,6 +80,14 @@ internal sealed class SwarmProcess : IAsyncDisposable
         return (swarm._process.ExitCode, swarm.Output);
     }
 
+    /// <summary>`swarm identity token create` against the identity server's data folder; returns the printed token.</summary>
+    public static async Task<string> CreateJoinTokenAsync(string identityDataDirectory, string spiffeId)
+    {
+        var (exitCode, output) = await RunAsync("identity", "token", "create", "--data-dir", identityDataDirectory, "--spiffe-id", spiffeId);
+        return exitCode == 0 ? output.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith("sjt.", StringComparison.Ordinal))
+            : throw new InvalidOperationException($"token create for {spiffeId} failed ({exitCode}): {output}");
+    }
+
     /// <summary>Waits for a line matching <paramref name="pattern"/>; fails with the output if the process exits first.</summary>
     public async Task<Match> WaitForAsync(string pattern, TimeSpan? timeout = null)
     {

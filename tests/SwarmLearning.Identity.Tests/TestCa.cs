@@ -28,20 +28,15 @@ internal sealed class TestCa : IDisposable
     /// <summary>An SVID with its key for <paramref name="path"/>, valid from <paramref name="notBefore"/> (default now) for <paramref name="lifetime"/>.</summary>
     public X509Certificate2 Svid(string path, TimeSpan? lifetime = null, DateTimeOffset? notBefore = null)
     {
-        var (key, csr) = SvidMaterial.NewKeyAndRequest();
-        using (key)
-        {
-            var id = SpiffeId.Parse($"spiffe://{Authority.TrustDomain.TrustDomain}/{path}");
-            using var issued = Authority.Issue(id, csr, lifetime ?? TimeSpan.FromHours(1), notBefore ?? DateTimeOffset.UtcNow);
-            return SvidMaterial.WithKey(issued, key);
-        }
+        var id = SpiffeId.Parse($"spiffe://{Authority.TrustDomain.TrustDomain}/{path}");
+        return Authority.IssueCredential(id, lifetime ?? TimeSpan.FromHours(1), notBefore ?? DateTimeOffset.UtcNow);
     }
 
     /// <summary>A source that always answers <paramref name="certificate"/>.</summary>
-    public ISvidSource Source(X509Certificate2 certificate) => new FixedSource(certificate, Bundle);
+    public ISvidSource Source(X509Certificate2 certificate) => new StaticSvidSource(certificate, Bundle);
 
     /// <summary>A source that always answers <paramref name="certificate"/> and trusts <paramref name="bundle"/>.</summary>
-    public static ISvidSource Fixed(X509Certificate2 certificate, TrustBundle bundle) => new FixedSource(certificate, bundle);
+    public static ISvidSource Fixed(X509Certificate2 certificate, TrustBundle bundle) => new StaticSvidSource(certificate, bundle);
 
     public void Dispose()
     {
@@ -74,13 +69,4 @@ internal sealed class TestCa : IDisposable
         }
         request.CertificateExtensions.Add(san.Build());
     };
-
-    private sealed class FixedSource(X509Certificate2 certificate, TrustBundle bundle) : ISvidSource
-    {
-        public SpiffeId Id { get; } = SvidCertificate.UriSans(certificate) is [var uri] && SpiffeId.TryParse(uri, out var id, out _) ? id : SpiffeId.Parse("spiffe://unknown/none");
-
-        public X509Certificate2 Current => certificate;
-
-        public TrustBundle Bundle => bundle;
-    }
 }

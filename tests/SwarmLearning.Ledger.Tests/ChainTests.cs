@@ -1,6 +1,8 @@
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Protocol.Contract;
 
+using SwarmLearning.Testing;
+
 namespace SwarmLearning.Ledger.Tests;
 
 public sealed class ChainTests : IDisposable
@@ -139,14 +141,14 @@ public sealed class ChainTests : IDisposable
     {
         TwoNodesTrainOneRound();
         Save();
-        var (ok, output) = await Cli.RunAsync("ledger", "verify", _file);
+        var (ok, output) = await SwarmProcess.RunAsync("ledger", "verify", _file);
         Assert.True(ok == 0, output);
         Assert.Contains("ok: 4 blocks", output, StringComparison.Ordinal);
 
         var lines = File.ReadAllLines(_file);
         lines[2] = lines[2].Replace("node2", "node9", StringComparison.Ordinal);
         File.WriteAllLines(_file, lines);
-        var (bad, badOutput) = await Cli.RunAsync("ledger", "verify", _file);
+        var (bad, badOutput) = await SwarmProcess.RunAsync("ledger", "verify", _file);
         Assert.Equal(1, bad);
         Assert.Contains("BAD: block 2:", badOutput, StringComparison.Ordinal);
     }

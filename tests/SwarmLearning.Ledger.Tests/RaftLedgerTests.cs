@@ -1,13 +1,14 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging.Abstractions;
 using SwarmLearning.Identity.Authority;
 using SwarmLearning.Identity.Spiffe;
 using SwarmLearning.Identity.Tls;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Ledger.Raft;
+
+using SwarmLearning.Testing;
 
 namespace SwarmLearning.Ledger.Tests;
 
@@ -70,9 +71,9 @@ public sealed class RaftLedgerTests : IAsyncLifetime
         var options = _sns.TryGetValue(name, out var existing) ? existing.Options : new RaftLedgerOptions
         {
             DataDirectory = Path.Combine(_root, name),
-            EndPoint = new IPEndPoint(IPAddress.Loopback, FreePort()),
+            EndPoint = new IPEndPoint(IPAddress.Loopback, Loopback.FreePort()),
             ColdStart = coldStart,
-            Identity = new Svid(_ca, SwarmIdentities.SnNode("swarm.local", name)),
+            Identity = new StaticSvidSource(_ca.IssueCredential(SwarmIdentities.SnNode("swarm.local", name), TimeSpan.FromHours(1), DateTimeOffset.UtcNow), new TrustBundle([_ca.Certificate])),
             LedgerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256),
         };
         var node = await RaftLedgerNode.StartAsync(options with { ColdStart = coldStart }, NullLoggerFactory.Instance, Timeout());
@@ -113,13 +114,6 @@ public sealed class RaftLedgerTests : IAsyncLifetime
 
     private static CancellationToken Timeout() => new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token;
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     public async Task DisposeAsync()
     {
         foreach (var (_, node) in _sns.Values)
@@ -131,27 +125,5 @@ public sealed class RaftLedgerTests : IAsyncLifetime
         }
         _ca.Dispose();
         Directory.Delete(_root, recursive: true);
-    }
-
-    /// <summary>An SN identity issued by the test CA.</summary>
-    private sealed class Svid : ISvidSource
-    {
-        public Svid(CertificateAuthority ca, SpiffeId id)
-        {
-            Id = id;
-            var (key, csr) = SvidMaterial.NewKeyAndRequest();
-            using (key)
-            {
-                using var issued = ca.Issue(id, csr, TimeSpan.FromHours(1), DateTimeOffset.UtcNow);
-                Current = SvidMaterial.WithKey(issued, key);
-            }
-            Bundle = new TrustBundle([ca.Certificate]);
-        }
-
-        public SpiffeId Id { get; }
-
-        public X509Certificate2 Current { get; }
-
-        public TrustBundle Bundle { get; }
     }
 }

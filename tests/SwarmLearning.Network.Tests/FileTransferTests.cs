@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using SwarmLearning.Core.Files;
 using SwarmLearning.Core.Model;
 using SwarmLearning.Identity.Authority;
@@ -77,29 +76,13 @@ public sealed class FileTransferTests : IAsyncLifetime
     private static ModelState Model(int floats) =>
         new([Tensor.FromFloats("w", [floats], Enumerable.Range(0, floats).Select(i => (float)Math.Sin(i)).ToArray())]);
 
-    private ISvidSource Svid(string path)
-    {
-        var (key, csr) = SvidMaterial.NewKeyAndRequest();
-        using (key)
-        {
-            using var issued = _ca.Issue(SpiffeId.Parse("spiffe://swarm.local/" + path), csr, TimeSpan.FromHours(1), DateTimeOffset.UtcNow);
-            return new Fixed(SvidMaterial.WithKey(issued, key), new TrustBundle([_ca.Certificate]));
-        }
-    }
+    private StaticSvidSource Svid(string path) =>
+        new(_ca.IssueCredential(SpiffeId.Parse("spiffe://swarm.local/" + path), TimeSpan.FromHours(1), DateTimeOffset.UtcNow), new TrustBundle([_ca.Certificate]));
 
     public async Task DisposeAsync()
     {
         await _server.DisposeAsync();
         _ca.Dispose();
         Directory.Delete(_root, recursive: true);
-    }
-
-    private sealed class Fixed(X509Certificate2 certificate, TrustBundle bundle) : ISvidSource
-    {
-        public SpiffeId Id { get; } = SvidCertificate.LeafId(certificate);
-
-        public X509Certificate2 Current => certificate;
-
-        public TrustBundle Bundle => bundle;
     }
 }

@@ -11,6 +11,8 @@ using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.Node;
 using SwarmLearning.Protocol.Ports;
 
+using SwarmLearning.Testing;
+
 namespace SwarmLearning.Network.Tests;
 
 /// <summary>
@@ -29,10 +31,10 @@ public sealed class SlOverSnTests : IAsyncLifetime
     {
         _identity = SwarmProcess.Start("run-spire-server", "--data-dir", Path.Combine(_root, "id"), "--host", "127.0.0.1", "--port", "0");
         _identityAddress = "127.0.0.1:" + (await _identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)")).Groups[1].Value;
-        int api = FreePort();
+        int api = Loopback.FreePort();
         _api = new Uri($"https://127.0.0.1:{api}");
-        _sn = SwarmProcess.Start("run-sn", "--name", "sn1", "--sentinel", "--data-dir", Path.Combine(_root, "sn1"), "--ledger-port", $"{FreePort()}",
-            "--api-port", $"{api}", "--sn-fs-port", $"{FreePort()}", "--identity-server", _identityAddress, "--join-token", await Token("spiffe://swarm.local/sn/sn1"));
+        _sn = SwarmProcess.Start("run-sn", "--name", "sn1", "--sentinel", "--data-dir", Path.Combine(_root, "sn1"), "--ledger-port", $"{Loopback.FreePort()}",
+            "--api-port", $"{api}", "--sn-fs-port", $"{Loopback.FreePort()}", "--identity-server", _identityAddress, "--join-token", await SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), "spiffe://swarm.local/sn/sn1"));
         await _sn.WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
     }
 
@@ -47,7 +49,7 @@ public sealed class SlOverSnTests : IAsyncLifetime
         foreach (var (name, seed) in new[] { ("node1", 1), ("node2", 2) })
         {
             var folder = new SvidFolder(Path.Combine(_root, name));
-            using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await Token($"spiffe://swarm.local/sl/{name}")), folder)) { }
+            using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), $"spiffe://swarm.local/sl/{name}")), folder)) { }
             var identity = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
             var ledger = new SnLedgerClient([_api], identity, ECDsa.Create(ECCurve.NamedCurves.nistP256), "swarm.local/main");
             await ledger.RegisterKeyAsync(CancellationToken.None);
@@ -77,20 +79,6 @@ public sealed class SlOverSnTests : IAsyncLifetime
         {
             await server.DisposeAsync();
         }
-    }
-
-    private async Task<string> Token(string spiffeId)
-    {
-        var (exitCode, output) = await SwarmProcess.RunAsync("identity", "token", "create", "--data-dir", Path.Combine(_root, "id"), "--spiffe-id", spiffeId);
-        Assert.True(exitCode == 0, output);
-        return output.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith("sjt.", StringComparison.Ordinal));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public async Task DisposeAsync()

@@ -9,6 +9,8 @@ using SwarmLearning.Identity.Tls;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Protocol.Contract;
 
+using SwarmLearning.Testing;
+
 namespace SwarmLearning.Network.Tests;
 
 /// <summary>
@@ -30,7 +32,7 @@ public sealed class SnProcessTests : IAsyncLifetime
         _identityAddress = "127.0.0.1:" + (await _identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)")).Groups[1].Value;
         foreach (string name in new[] { "sn1", "sn2", "sn3", "sn4" })
         {
-            _ports[name] = (FreePort(), FreePort(), FreePort());
+            _ports[name] = (Loopback.FreePort(), Loopback.FreePort(), Loopback.FreePort());
         }
     }
 
@@ -43,7 +45,7 @@ public sealed class SnProcessTests : IAsyncLifetime
 
         // An SL node: its SVID from the identity server, its ledger key put on the chain through SN 2 (a follower).
         var folder = new SvidFolder(Path.Combine(_root, "node1"));
-        using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await Token("spiffe://swarm.local/sl/node1")), folder)) { }
+        using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), "spiffe://swarm.local/sl/node1")), folder)) { }
         var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
         using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn")));
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
@@ -134,20 +136,13 @@ public sealed class SnProcessTests : IAsyncLifetime
         var arguments = new List<string> { "run-sn", "--name", name, "--data-dir", Path.Combine(_root, name), "--ledger-port", $"{ledger}", "--api-port", $"{api}", "--sn-fs-port", $"{files}", "--identity-server", _identityAddress };
         if (token)
         {
-            arguments.AddRange(["--join-token", await Token($"spiffe://swarm.local/sn/{name}")]);
+            arguments.AddRange(["--join-token", await SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), $"spiffe://swarm.local/sn/{name}")]);
         }
         arguments.AddRange(sentinel ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_ports["sn1"].Api}"]);
         // Snapshots every 5 blocks, so that an SN joining late starts from one and must fill its archive from a peer.
         var process = SwarmProcess.Start(new Dictionary<string, string> { ["SWARM_LEDGER_SNAPSHOT_EVERY"] = "5" }, [.. arguments]);
         _sns[name] = process;
         await process.WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
-    }
-
-    private async Task<string> Token(string spiffeId)
-    {
-        var (exitCode, output) = await SwarmProcess.RunAsync("identity", "token", "create", "--data-dir", Path.Combine(_root, "id"), "--spiffe-id", spiffeId);
-        Assert.True(exitCode == 0, output);
-        return output.Split('\n', StringSplitOptions.TrimEntries).Single(l => l.StartsWith("sjt.", StringComparison.Ordinal));
     }
 
     private async Task Converged(params string[] names)
@@ -198,13 +193,6 @@ public sealed class SnProcessTests : IAsyncLifetime
     }
 
     private Uri Url(string sn, string path) => new($"https://127.0.0.1:{_ports[sn].Api}{path}");
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async Task DisposeAsync()
     {

@@ -27,7 +27,7 @@ internal static class IdentityCommands
         {
             dataDir, trustDomain, host, port, ttl,
         };
-        command.SetAction((parse, cancellationToken) => Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var options = new IdentityServerOptions
             {
@@ -35,7 +35,7 @@ internal static class IdentityCommands
                 Port = parse.GetValue(port), SvidLifetime = Duration.Parse(parse.GetValue(ttl)!, "--svid-ttl"),
             };
             SpiffeId.ForTrustDomain(options.TrustDomain);
-            await using var server = await IdentityServerHost.StartAsync(options, ConsoleLogging, cancellationToken: cancellationToken);
+            await using var server = await IdentityServerHost.StartAsync(options, CommandRun.ConsoleLogging, cancellationToken: cancellationToken);
             Console.WriteLine($"identity server ready: trust domain {options.TrustDomain}, listening on {options.Host}:{server.Port}, " +
                 $"admin socket {options.AdminSocket}, trust bundle {Path.Combine(Path.GetFullPath(options.DataDirectory), "ca.crt")}, audit log {server.Authority.Audit.Path}");
             await server.WaitForShutdownAsync(cancellationToken);
@@ -62,7 +62,7 @@ internal static class IdentityCommands
         var id = SpiffeIdOption();
         var ttl = new Option<string>("--ttl") { Description = "how long the token can be used (once)", DefaultValueFactory = _ => "1h" };
         var command = new Command("create", "create a one-time join token bound to a SPIFFE ID; prints the token") { dataDir, id, ttl };
-        command.SetAction((parse, cancellationToken) => Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var spiffeId = SpiffeId.Parse(parse.GetValue(id)!);
             var lifetime = Duration.Parse(parse.GetValue(ttl)!, "--ttl");
@@ -82,7 +82,7 @@ internal static class IdentityCommands
         var dataDir = DataDirOption();
         var id = SpiffeIdOption();
         var command = new Command("remove", "remove an identity: its next renewal is refused and its unused tokens are void") { dataDir, id };
-        command.SetAction((parse, cancellationToken) => Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var spiffeId = SpiffeId.Parse(parse.GetValue(id)!);
             var (channel, admin) = AdminChannel.Open(parse.GetValue(dataDir)!);
@@ -99,7 +99,7 @@ internal static class IdentityCommands
     {
         var dataDir = DataDirOption();
         var command = new Command("list", "list the identities this server has issued") { dataDir };
-        command.SetAction((parse, cancellationToken) => Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var (channel, admin) = AdminChannel.Open(parse.GetValue(dataDir)!);
             using (channel)
@@ -123,7 +123,7 @@ internal static class IdentityCommands
         var output = new Option<string>("--out") { Description = "folder for svid.key, svid.crt and bundle.crt", Required = true };
         var trustBundle = new Option<string?>("--trust-bundle") { Description = "the server's CA certificate, when the token is a bare secret" };
         var command = new Command("fetch", "get an SVID from the identity server with a join token; the key is created here and never leaves") { server, joinToken, output, trustBundle };
-        command.SetAction((parse, cancellationToken) => Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var folder = new SvidFolder(parse.GetValue(output)!);
             var bundle = parse.GetValue(trustBundle) is { } path ? TrustBundle.Load(path) : null;
@@ -138,7 +138,7 @@ internal static class IdentityCommands
         var server = ServerOption();
         var directory = new Option<string>("--dir") { Description = "folder holding svid.key, svid.crt and bundle.crt", Required = true };
         var command = new Command("renew", "renew the SVID in a folder now, authenticating with it over mTLS") { server, directory };
-        command.SetAction((parse, cancellationToken) => Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var folder = new SvidFolder(parse.GetValue(directory)!);
             if (!folder.Exists)
@@ -157,30 +157,4 @@ internal static class IdentityCommands
     private static Option<string> SpiffeIdOption() => new("--spiffe-id") { Description = "e.g. spiffe://swarm.local/sl/node1", Required = true };
 
     private static Option<string> ServerOption() => new("--server") { Description = "identity server host:port", DefaultValueFactory = _ => $"127.0.0.1:{IdentityServerOptions.DefaultPort}" };
-
-    private static void ConsoleLogging(ILoggingBuilder logging) =>
-        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information);
-
-    private static async Task<int> Guarded(Func<Task> action)
-    {
-        try
-        {
-            await action();
-            return 0;
-        }
-        catch (SwarmException e)
-        {
-            await Console.Error.WriteLineAsync("error: " + e.Message);
-            return 2;
-        }
-        catch (RpcException e)
-        {
-            await Console.Error.WriteLineAsync($"error: the identity server refused: {e.Status.Detail}");
-            return 2;
-        }
-        catch (OperationCanceledException)
-        {
-            return 130;
-        }
-    }
 }

@@ -32,36 +32,27 @@ internal static class SnCommand
         {
             name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
-            try
+            string snName = parse.GetValue(name)!;
+            string data = parse.GetValue(dataDir) ?? SwarmHome.Of("sn-" + snName);
+            using var logs = LoggerFactory.Create(CommandRun.ConsoleLogging);
+            var identity = await IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
+                Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
+            if (!identity.Id.IsUnder(SwarmIdentities.SwarmNetwork) || identity.Id.Segments[^1] != snName)
             {
-                string snName = parse.GetValue(name)!;
-                string data = parse.GetValue(dataDir) ?? SwarmHome.Of("sn-" + snName);
-                using var logs = LoggerFactory.Create(ConsoleLogging);
-                var identity = await IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
-                    Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
-                if (!identity.Id.IsUnder(SwarmIdentities.SwarmNetwork) || identity.Id.Segments[^1] != snName)
-                {
-                    throw new SwarmException($"this SN's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sn/{snName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
-                }
-                var options = new SnOptions
-                {
-                    DataDirectory = data, Identity = identity, Host = parse.GetValue(host)!, LedgerPort = parse.GetValue(ledgerPort), ApiPort = parse.GetValue(apiPort), FilePort = parse.GetValue(filePort),
-                    Sentinel = parse.GetValue(sentinel), JoinVia = parse.GetValue(sentinelIp) is { } ip ? $"{ip}:{parse.GetValue(sentinelApiPort)}" : null,
-                    ChainId = identity.Id.TrustDomain + "/main",
-                };
-                await using var sn = await SnHost.StartAsync(options, ConsoleLogging, cancellationToken);
-                Console.WriteLine($"SN ready: {identity.Id}, ledger {options.Host}:{options.LedgerPort}, API {options.ApiUrl}, files {options.FileUrl}, height {sn.Ledger.State?.Height}, data {data}");
-                await sn.WaitForShutdownAsync(cancellationToken);
-                return 0;
+                throw new SwarmException($"this SN's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sn/{snName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
             }
-            catch (SwarmException e)
+            var options = new SnOptions
             {
-                await Console.Error.WriteLineAsync("error: " + e.Message);
-                return 2;
-            }
-        });
+                DataDirectory = data, Identity = identity, Host = parse.GetValue(host)!, LedgerPort = parse.GetValue(ledgerPort), ApiPort = parse.GetValue(apiPort), FilePort = parse.GetValue(filePort),
+                Sentinel = parse.GetValue(sentinel), JoinVia = parse.GetValue(sentinelIp) is { } ip ? $"{ip}:{parse.GetValue(sentinelApiPort)}" : null,
+                ChainId = identity.Id.TrustDomain + "/main",
+            };
+            await using var sn = await SnHost.StartAsync(options, CommandRun.ConsoleLogging, cancellationToken);
+            Console.WriteLine($"SN ready: {identity.Id}, ledger {options.Host}:{options.LedgerPort}, API {options.ApiUrl}, files {options.FileUrl}, height {sn.Ledger.State?.Height}, data {data}");
+            await sn.WaitForShutdownAsync(cancellationToken);
+        }));
         return command;
     }
 
@@ -77,8 +68,4 @@ internal static class SnCommand
         }
         return await ManagedSvidSource.StartAsync(identityServer, folder, joinToken is null ? null : JoinToken.Parse(joinToken), logger, cancellationToken: cancellationToken);
     }
-
-    private static void ConsoleLogging(ILoggingBuilder logging) =>
-        logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; }).SetMinimumLevel(LogLevel.Information)
-            .AddFilter("Microsoft", LogLevel.Warning).AddFilter("DotNext", LogLevel.Warning);
 }

@@ -35,9 +35,8 @@ public sealed record ServerMomentum(double Beta) : IMergeMethod
             var target = MemoryMarshal.Cast<byte, float>(tensor.Data.AsSpan());
             var last = MemoryMarshal.Cast<byte, float>(previous[tensor.Spec.Name].Data.AsSpan());
             var before = MemoryMarshal.Cast<byte, float>(beforePrevious[tensor.Spec.Name].Data.AsSpan());
-            var step = new float[target.Length];
-            TensorPrimitives.Subtract(last, before, step);
-            TensorPrimitives.MultiplyAdd(step, beta, target, target);
+            TensorPrimitives.MultiplyAdd(last, beta, target, target); // two fused passes, no scratch buffer
+            TensorPrimitives.MultiplyAdd(before, -beta, target, target);
         }
     }
 }

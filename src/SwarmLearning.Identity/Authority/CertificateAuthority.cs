@@ -72,6 +72,14 @@ public sealed class CertificateAuthority : IDisposable
         return Issue(id, publicKey, lifetime, now);
     }
 
+    /// <summary>Creates a key here and an X509-SVID for it: a TLS credential for a component that runs beside the CA.</summary>
+    public X509Certificate2 IssueCredential(SpiffeId id, TimeSpan lifetime, DateTimeOffset now)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var issued = Issue(id, new CertificateRequest("CN=swarm", key, HashAlgorithmName.SHA256).PublicKey, lifetime, now);
+        return Tls.SvidMaterial.WithKey(issued, key);
+    }
+
     /// <summary>Signs an X509-SVID for <paramref name="id"/> over <paramref name="publicKey"/>.</summary>
     public X509Certificate2 Issue(SpiffeId id, PublicKey publicKey, TimeSpan lifetime, DateTimeOffset now)
     {

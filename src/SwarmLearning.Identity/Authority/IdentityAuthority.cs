@@ -37,7 +37,10 @@ public sealed class IdentityAuthority : IDisposable
     public TimeSpan SvidLifetime { get; }
 
     /// <summary>Creates a one-time join token for <paramref name="id"/>, valid for <paramref name="ttl"/>.</summary>
-    public JoinToken CreateJoinToken(SpiffeId id, TimeSpan ttl)
+    public JoinToken CreateJoinToken(SpiffeId id, TimeSpan ttl) => CreateJoinToken(id, ttl, out _);
+
+    /// <summary>Creates a one-time join token for <paramref name="id"/>; <paramref name="expiresAt"/> is on the authority's clock.</summary>
+    public JoinToken CreateJoinToken(SpiffeId id, TimeSpan ttl, out DateTimeOffset expiresAt)
     {
         CheckInDomain(id);
         if (ttl <= TimeSpan.Zero)
@@ -45,16 +48,17 @@ public sealed class IdentityAuthority : IDisposable
             throw new IdentityRefusedException(RefusalKind.InvalidArgument, $"the token's time to live must be positive (got {ttl})");
         }
         var token = JoinToken.Create(Ca.Fingerprint);
+        expiresAt = _time.GetUtcNow() + ttl;
         lock (_gate)
         {
-            _state.Tokens[token.SecretHash] = new TokenRecord(id.ToString(), _time.GetUtcNow() + ttl);
+            _state.Tokens[token.SecretHash] = new TokenRecord(id.ToString(), expiresAt);
             if (_state.Identities.TryGetValue(id.ToString(), out var existing) && existing.RemovedAt is not null)
             {
                 _state.Identities[id.ToString()] = existing with { RemovedAt = null }; // an operator re-admits a removed ID with a new token
             }
             _state.Save(_statePath);
         }
-        Audit.Write("token-created", id.ToString(), $"expires {_time.GetUtcNow() + ttl:O}");
+        Audit.Write("token-created", id.ToString(), $"expires {expiresAt:O}");
         return token;
     }
 
@@ -111,10 +115,10 @@ public sealed class IdentityAuthority : IDisposable
         }
     }
 
-    /// <summary>Issues an SVID without a token: for the server's own TLS certificate.</summary>
-    public X509Certificate2 IssueOwn(SpiffeId id, PublicKey key)
+    /// <summary>Issues an SVID with its key, without a token: the server's own TLS credential.</summary>
+    public X509Certificate2 IssueOwn(SpiffeId id)
     {
-        var certificate = Ca.Issue(id, key, SvidLifetime, _time.GetUtcNow());
+        var certificate = Ca.IssueCredential(id, SvidLifetime, _time.GetUtcNow());
         Audit.Write("issued-own", id.ToString(), null, certificate.SerialNumber);
         return certificate;
     }

@@ -11,8 +11,8 @@ internal sealed class AdminService(IdentityAuthority authority) : IdentityAdmin.
     public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => Guard(() =>
     {
         var ttl = TimeSpan.FromSeconds(request.TtlSeconds);
-        var token = authority.CreateJoinToken(SpiffeId.Parse(request.SpiffeId), ttl);
-        return new CreateJoinTokenResponse { Token = token.ToString(), ExpiresUnixMs = DateTimeOffset.UtcNow.Add(ttl).ToUnixTimeMilliseconds() };
+        var token = authority.CreateJoinToken(SpiffeId.Parse(request.SpiffeId), ttl, out var expiresAt);
+        return new CreateJoinTokenResponse { Token = token.ToString(), ExpiresUnixMs = expiresAt.ToUnixTimeMilliseconds() };
     });
 
     public override Task<RemoveIdentityResponse> RemoveIdentity(RemoveIdentityRequest request, ServerCallContext context) =>

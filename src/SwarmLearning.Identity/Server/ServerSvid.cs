@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SwarmLearning.Identity.Authority;
 using SwarmLearning.Identity.Spiffe;
@@ -24,10 +23,7 @@ internal sealed class ServerSvid(IdentityAuthority authority, TimeProvider time)
             {
                 if (_current is null || time.GetUtcNow() >= SvidMaterial.HalfLife(_current))
                 {
-                    using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-                    var request = new CertificateRequest("CN=swarm", key, HashAlgorithmName.SHA256);
-                    using var issued = authority.IssueOwn(Id, request.PublicKey);
-                    _current = SvidMaterial.WithKey(issued, key); // the old one may still be in use by a handshake: left to the GC
+                    _current = authority.IssueOwn(Id); // the old one may still be in use by a handshake: left to the GC
                 }
                 return _current;
             }
