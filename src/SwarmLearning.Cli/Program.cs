@@ -10,6 +10,7 @@ root.Subcommands.Add(SwarmLearning.Cli.Identity.IdentityCommands.RunServer());
 root.Subcommands.Add(SwarmLearning.Cli.Identity.IdentityCommands.Identity());
 root.Subcommands.Add(SwarmLearning.Cli.Ledger.LedgerCommands.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Network.SnCommand.Create());
+root.Subcommands.Add(SwarmLearning.Cli.Node.SlCommand.Create());
 return await root.Parse(args).InvokeAsync();
 
 static Command DemoCommand()

@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 
 namespace SwarmLearning.Network;
 
-/// <summary>An SN's long-lived ledger key, <c>ledger.key</c> (owner-only), created on first start.</summary>
+/// <summary>A node's long-lived ledger key (SN or SL), <c>ledger.key</c> (owner-only), created on first start.</summary>
 public static class LedgerKeyFile
 {
     /// <summary>Loads the key in <paramref name="directory"/>, creating it if there is none.</summary>

@@ -1,0 +1,86 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Core;
+using SwarmLearning.Identity.Spiffe;
+using SwarmLearning.Node;
+using SwarmLearning.Node.MlChannel;
+using SwarmLearning.Protocol.Contract;
+
+namespace SwarmLearning.Cli.Node;
+
+/// <summary>`swarm run-sl`: one Swarm Learning node and the user's ML program it pairs with.</summary>
+internal static class SlCommand
+{
+    public static Command Create()
+    {
+        var name = new Option<string>("--name") { Description = "this node's name: its identity is spiffe://<trust-domain>/sl/<name>", Required = true };
+        var dataDir = new Option<string?>("--data-dir") { Description = "state folder (default $SWARM_HOME/sl-<name>)" };
+        var host = new Option<string>("--host") { Description = "the IP address this node listens on and peers reach it at", DefaultValueFactory = _ => "127.0.0.1" };
+        var filePort = new Option<int>("--sl-fs-port") { Description = "file server port (parameter files, HTTPS, mTLS)", DefaultValueFactory = _ => SlOptions.DefaultFilePort };
+        var snIp = new Option<string>("--sn-ip") { Description = "address of the SN whose API this node uses", DefaultValueFactory = _ => "127.0.0.1" };
+        var snApiPort = new Option<int>("--sn-api-port") { Description = "that SN's API port", DefaultValueFactory = _ => 30304 };
+        var moreSns = new Option<string[]>("--sn") { Description = "further SN APIs (host:port) to fail over to; may be repeated", AllowMultipleArgumentsPerToken = true };
+        var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
+        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for this node's first SVID (not needed once an SVID is on disk)" };
+        var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
+        var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
+        var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
+        var mlCommand = new Option<string?>("--ml-cmd") { Description = "the ML program, run with sh -c (it finds the node through SWARM_ML_ENDPOINT); without it the node waits for a program started by hand" };
+        var mlDir = new Option<string?>("--ml-dir") { Description = "the ML program's working folder (default: the current one)" };
+        var gpu = new Option<string?>("--gpu") { Description = "GPUs the ML program may use: indices (0,2) or all; default none (CPU)" };
+        var modelDir = new Option<string?>("--model-dir") { Description = "model folder: the <program-name>_sw.log goes here (default <data-dir>/model)" };
+        var noLead = new Option<bool>("--no-lead") { Description = "never lead a merge (HPE: SL_MAKE_ME_ADMIN=False)" };
+        var waitWindow = new Option<string>("--wait-window") { Description = "contract timing, if this node creates the contract: wait for more peers after quorum", DefaultValueFactory = _ => "30s" };
+        var leaderTimeout = new Option<string>("--leader-timeout") { Description = "contract timing: replace a leader that has not merged after", DefaultValueFactory = _ => "600s" };
+        var stragglerTimeout = new Option<string?>("--straggler-timeout") { Description = "contract timing: finish without nodes silent this long (default: the leader timeout)" };
+        var command = new Command("run-sl", "run a Swarm Learning node: it starts the ML program, shares its parameters with the other nodes and merges")
+        {
+            name, dataDir, host, filePort, snIp, snApiPort, moreSns, identityServer, joinToken, cert, key, capath, mlCommand, mlDir, gpu, modelDir, noLead,
+            waitWindow, leaderTimeout, stragglerTimeout,
+        };
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            string nodeName = parse.GetValue(name)!;
+            string data = Path.GetFullPath(parse.GetValue(dataDir) ?? SwarmHome.Of("sl-" + nodeName));
+            string models = Path.GetFullPath(parse.GetValue(modelDir) ?? Path.Combine(data, "model"));
+            string? program = parse.GetValue(mlCommand);
+            var environment = new Dictionary<string, string>();
+            if (parse.GetValue(gpu) is { } gpus)
+            {
+                environment["CUDA_VISIBLE_DEVICES"] = GpuSelection.Resolve(gpus, GpuSelection.Detect());
+            }
+            var timings = new ContractTimings(Duration.Parse(parse.GetValue(waitWindow)!, "--wait-window"), Duration.Parse(parse.GetValue(leaderTimeout)!, "--leader-timeout"),
+                ContractTimings.Default.MaxStaleness, parse.GetValue(stragglerTimeout) is { } straggler ? Duration.Parse(straggler, "--straggler-timeout") : null);
+            if (timings.Problem() is { } problem)
+            {
+                throw new SwarmException(problem);
+            }
+            Directory.CreateDirectory(models);
+            using var swLog = new SwLogProvider(Path.Combine(models, MlProgram.NameOf(program ?? "ml") + "_sw.log"));
+            using var logs = LoggerFactory.Create(logging => CommandRun.ConsoleLogging(logging.AddProvider(swLog)));
+            var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
+                Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
+            if (!identity.Id.IsUnder(SwarmIdentities.SwarmLearning) || identity.Id.Segments[^1] != nodeName)
+            {
+                throw new SwarmException($"this node's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sl/{nodeName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
+            }
+            var sns = new List<Uri> { new($"https://{parse.GetValue(snIp)}:{parse.GetValue(snApiPort)}") };
+            sns.AddRange((parse.GetValue(moreSns) ?? []).Select(sn => new Uri($"https://{sn}")));
+            var options = new SlOptions
+            {
+                Name = nodeName, DataDirectory = data, Identity = identity, Sns = sns, ChainId = identity.Id.TrustDomain + "/main", Host = parse.GetValue(host)!,
+                FilePort = parse.GetValue(filePort), MlCommand = program, MlWorkingDirectory = parse.GetValue(mlDir), MlEnvironment = environment,
+                ModelDirectory = models, Timings = timings, CanLead = !parse.GetValue(noLead),
+            };
+            await using var node = await SlHost.StartAsync(options, logs, cancellationToken);
+            if (program is null)
+            {
+                Console.WriteLine($"waiting for an ML program: start it with SWARM_ML_ENDPOINT=unix:{options.SocketPath} SWARM_WORK_DIR={options.WorkDirectory}");
+                await node.WaitForShutdownAsync(cancellationToken);
+                return 0;
+            }
+            return await node.RunProgramAsync(options, logs.CreateLogger("SwarmLearning.Ml"), cancellationToken);
+        }));
+        return command;
+    }
+}

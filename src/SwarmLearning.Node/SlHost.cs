@@ -1,0 +1,158 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Core;
+using SwarmLearning.Identity;
+using SwarmLearning.Network;
+using SwarmLearning.Network.Client;
+using SwarmLearning.Node.Files;
+using SwarmLearning.Node.MlChannel;
+
+namespace SwarmLearning.Node;
+
+/// <summary>
+/// One Swarm Learning node: its ledger client (SN API), its parameter file server and downloader, and the ML channel
+/// (gRPC on a Unix socket) for the one ML program it starts. The round engine itself is the foundation's SwarmNode,
+/// driven by the program's calls.
+/// </summary>
+public sealed partial class SlHost : IAsyncDisposable
+{
+    private readonly WebApplication _channel;
+    private readonly ParameterFileServer _files;
+    private readonly SnLedgerClient _ledger;
+    private readonly ECDsa _ledgerKey;
+    private readonly ILogger _logger;
+
+    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, MlSessionEvents events, ILogger logger)
+    {
+        _channel = channel;
+        _files = files;
+        _ledger = ledger;
+        _ledgerKey = ledgerKey;
+        Events = events;
+        _logger = logger;
+    }
+
+    /// <summary>The file server's port.</summary>
+    public int FilePort => _files.Port;
+
+    /// <summary>What the ML program's session did.</summary>
+    public MlSessionEvents Events { get; }
+
+    /// <summary>Starts the node: ledger key on chain, file server, ML channel. The ML program is started by <see cref="RunProgramAsync"/>.</summary>
+    public static async Task<SlHost> StartAsync(SlOptions options, ILoggerFactory logs, CancellationToken cancellationToken)
+    {
+        var logger = logs.CreateLogger<SlHost>();
+        OwnerOnlyFile.CreateDirectory(options.DataDirectory);
+        OwnerOnlyFile.CreateDirectory(options.WorkDirectory);
+        var ledgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory);
+        var ledger = new SnLedgerClient(options.Sns, options.Identity, ledgerKey, options.ChainId);
+        await RegisterKeyAsync(ledger, options, logger, cancellationToken);
+
+        var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
+        var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, cancellationToken);
+        var context = new SlNodeContext(options.Name, ledger, store, new HttpsParameterTransport(store, options.Identity), $"https://{options.Host}:{files.Port}")
+        {
+            Timings = options.Timings,
+            CanLead = options.CanLead,
+            Logs = logs,
+        };
+        var events = new MlSessionEvents(logs.CreateLogger<MlSessionEvents>());
+        var channel = await StartChannelAsync(options.SocketPath, context, events, logs, cancellationToken);
+        string id = options.Identity.Id.ToString(), sns = string.Join(", ", options.Sns.Select(s => s.Authority));
+        LogReady(logger, id, context.Address, options.SocketPath, sns);
+        return new SlHost(channel, files, ledger, ledgerKey, events, logger);
+    }
+
+    /// <summary>Runs the ML program to its end with the channel's endpoint in its environment; returns its exit code.</summary>
+    public async Task<int> RunProgramAsync(SlOptions options, ILogger programLogger, CancellationToken cancellationToken)
+    {
+        var environment = new Dictionary<string, string>(options.MlEnvironment)
+        {
+            ["SWARM_ML_ENDPOINT"] = "unix:" + options.SocketPath,
+            ["SWARM_WORK_DIR"] = options.WorkDirectory,
+            ["SWARM_NODE_NAME"] = options.Name,
+            ["SWARM_MODEL_DIR"] = options.ModelDirectory,
+        };
+        await using var program = MlProgram.Start(options.MlCommand!, options.MlWorkingDirectory, environment, programLogger);
+        int exitCode = await program.WaitAsync(cancellationToken);
+        if (exitCode == 0)
+        {
+            LogProgramDone(_logger, Events.FinalModel?.Hex ?? "none (the program did not finish its training in the swarm)");
+        }
+        else
+        {
+            LogProgramFailed(_logger, exitCode);
+        }
+        return exitCode;
+    }
+
+    /// <summary>Waits until the host is stopped (Ctrl-C, SIGTERM): for a program started by other means.</summary>
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _channel.WaitForShutdownAsync(cancellationToken);
+
+    private static async Task RegisterKeyAsync(SnLedgerClient ledger, SlOptions options, ILogger logger, CancellationToken cancellationToken)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await ledger.RegisterKeyAsync(cancellationToken);
+                return;
+            }
+            catch (SwarmException e) when (attempt < 3 && e.Message.StartsWith("no SN answered", StringComparison.Ordinal))
+            {
+                LogSnWait(logger, e.Message);
+            }
+        }
+    }
+
+    private static async Task<WebApplication> StartChannelAsync(string socketPath, SlNodeContext context, MlSessionEvents events, ILoggerFactory logs, CancellationToken cancellationToken)
+    {
+        if (File.Exists(socketPath))
+        {
+            File.Delete(socketPath); // left by a node that was killed: nobody listens on it
+        }
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(logs);
+        builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true);
+        builder.Services.AddSingleton(context);
+        builder.Services.AddSingleton(events);
+        builder.Services.AddSingleton<MlChannelService>(); // one session per node: the service keeps the round engine between calls
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http2));
+        var app = builder.Build();
+        app.MapGrpcService<MlChannelService>();
+        await app.StartAsync(cancellationToken);
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite); // only this user's programs may talk to the node
+        }
+        return app;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await _channel.StopAsync();
+        await _channel.DisposeAsync();
+        await _files.DisposeAsync();
+        _ledger.Dispose();
+        _ledgerKey.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SL ready: {Id}, files {FileUrl}, ML channel unix:{Socket}, SNs {Sns}")]
+    private static partial void LogReady(ILogger logger, string id, string fileUrl, string socket, string sns);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "waiting for an SN: {Reason}")]
+    private static partial void LogSnWait(ILogger logger, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "the ML program finished; final swarm model {Hash}")]
+    private static partial void LogProgramDone(ILogger logger, string hash);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "the ML program exited with code {Code}: see its output above (lines marked [ml])")]
+    private static partial void LogProgramFailed(ILogger logger, int code);
+}
