@@ -11,6 +11,7 @@ using SwarmLearning.Network;
 using SwarmLearning.Network.Client;
 using SwarmLearning.Node.Files;
 using SwarmLearning.Node.MlChannel;
+using SwarmLearning.Protocol.Ports;
 
 namespace SwarmLearning.Node;
 
@@ -55,7 +56,13 @@ public sealed partial class SlHost : IAsyncDisposable
 
         var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
         var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, cancellationToken);
-        var context = new SlNodeContext(options.Name, ledger, store, new HttpsParameterTransport(store, options.Identity), $"https://{options.Host}:{files.Port}")
+        IParameterTransport transport = new HttpsParameterTransport(store, options.Identity);
+        if (options.FaultFetchDelay is { } delay)
+        {
+            LogFault(logger, SlowTransport.Variable, delay);
+            transport = new SlowTransport(transport, delay);
+        }
+        var context = new SlNodeContext(options.Name, ledger, store, transport, $"https://{options.Host}:{files.Port}")
         {
             Timings = options.Timings,
             CanLead = options.CanLead,
@@ -146,6 +153,9 @@ public sealed partial class SlHost : IAsyncDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "SL ready: {Id}, files {FileUrl}, ML channel unix:{Socket}, SNs {Sns}")]
     private static partial void LogReady(ILogger logger, string id, string fileUrl, string socket, string sns);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "fault injection ({Variable}): every fetch waits {Delay} first")]
+    private static partial void LogFault(ILogger logger, string variable, TimeSpan delay);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "waiting for an SN: {Reason}")]
     private static partial void LogSnWait(ILogger logger, string reason);

@@ -48,6 +48,9 @@ public sealed record SlOptions
     /// <summary>False opts the node out of leading merges.</summary>
     public bool CanLead { get; init; } = true;
 
+    /// <summary>Fault injection: a delay before every fetch (SWARM_FAULT_FETCH_DELAY), for kill drills.</summary>
+    public TimeSpan? FaultFetchDelay { get; init; }
+
     /// <summary>The ML channel's socket.</summary>
     public string SocketPath => Path.Combine(DataDirectory, "ml.sock");
 

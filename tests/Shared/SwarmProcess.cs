@@ -30,6 +30,12 @@ internal sealed class SwarmProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The repository's root folder (where Swarm.slnx is).</summary>
+    public static string RepositoryRoot => FindRepositoryRoot(AppContext.BaseDirectory);
+
+    /// <summary>The build configuration of this test assembly (Debug or Release).</summary>
+    public static string Configuration => new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+
     /// <summary>The built swarm.dll of the same configuration as this test assembly.</summary>
     public static string SwarmDll
     {
@@ -104,6 +110,15 @@ internal sealed class SwarmProcess : IAsyncDisposable
         }
         var exited = _process.WaitForExitAsync();
         var first = await Task.WhenAny(found.Task, exited, Task.Delay(timeout ?? TimeSpan.FromSeconds(60)));
+        if (first == exited)
+        {
+            _process.WaitForExit(); // the exit can be seen before the last lines are read: drain them, then look again
+            var last = regex.Match(Output);
+            if (last.Success)
+            {
+                return last;
+            }
+        }
         return first == found.Task ? await found.Task
             : throw new TimeoutException($"'{pattern}' did not appear ({(first == exited ? "the process exited" : "timed out")}); output:\n{Output}");
     }

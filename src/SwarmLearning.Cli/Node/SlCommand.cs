@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using SwarmLearning.Core;
 using SwarmLearning.Identity.Spiffe;
 using SwarmLearning.Node;
+using SwarmLearning.Node.Files;
 using SwarmLearning.Node.MlChannel;
 using SwarmLearning.Protocol.Contract;
 
@@ -71,6 +72,7 @@ internal static class SlCommand
                 Name = nodeName, DataDirectory = data, Identity = identity, Sns = sns, ChainId = identity.Id.TrustDomain + "/main", Host = parse.GetValue(host)!,
                 FilePort = parse.GetValue(filePort), MlCommand = program, MlWorkingDirectory = parse.GetValue(mlDir), MlEnvironment = environment,
                 ModelDirectory = models, Timings = timings, CanLead = !parse.GetValue(noLead),
+                FaultFetchDelay = Environment.GetEnvironmentVariable(SlowTransport.Variable) is { Length: > 0 } fault ? Duration.Parse(fault, SlowTransport.Variable) : null,
             };
             await using var node = await SlHost.StartAsync(options, logs, cancellationToken);
             if (program is null)

@@ -1,0 +1,200 @@
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using SwarmLearning.Identity.Client;
+using SwarmLearning.Identity.Tls;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Testing;
+
+namespace SwarmLearning.Network.Tests;
+
+/// <summary>
+/// Swarm Learning end to end, every part a real process on loopback: an identity server, 2 SNs, and SL nodes
+/// (`swarm run-sl`) each starting its ML program: linear-toy (C#, TorchSharp SwarmCallback) or linear-pytorch (Python,
+/// PyTorch SwarmCallback), the same model, so both kinds train in one swarm. Faults are real `kill -9`s.
+/// </summary>
+public sealed partial class SlProcessTests : IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "swarm-sl-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly List<SwarmProcess> _processes = [];
+    private readonly Dictionary<string, int> _apis = [];
+    private string _identityAddress = "";
+
+    private static string CSharpProgram => $"dotnet {Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll")}";
+
+    private static string PythonProgram => $"/usr/bin/python3 {Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-pytorch", "train.py")}";
+
+    public async Task InitializeAsync()
+    {
+        var identity = Track(SwarmProcess.Start("run-spire-server", "--data-dir", Path.Combine(_root, "id"), "--host", "127.0.0.1", "--port", "0"));
+        _identityAddress = "127.0.0.1:" + (await identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)")).Groups[1].Value;
+        foreach (string name in new[] { "sn1", "sn2" })
+        {
+            _apis[name] = Loopback.FreePort();
+            var arguments = new List<string> { "run-sn", "--name", name, "--data-dir", Path.Combine(_root, name), "--ledger-port", $"{Loopback.FreePort()}", "--api-port", $"{_apis[name]}",
+                "--sn-fs-port", $"{Loopback.FreePort()}", "--identity-server", _identityAddress, "--join-token", await Token($"sn/{name}") };
+            arguments.AddRange(name == "sn1" ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_apis["sn1"]}"]);
+            await Track(SwarmProcess.Start([.. arguments])).WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
+        }
+    }
+
+    [Fact]
+    public async Task Three_nodes_one_in_python_reach_the_ledgers_final_model_and_a_killed_node_rejoins()
+    {
+        const string Contract = "e2e-rejoin";
+        string Program(string ml, int seed) => $"{ml} --seed {seed} --contract {Contract} --min-peers 2 --epochs 4 --batches 10 --sync 5 --delay-ms 100";
+        var nodes = new Dictionary<string, SwarmProcess>
+        {
+            ["a1"] = await StartSl("a1", Program(CSharpProgram, 1)),
+            ["a2"] = await StartSl("a2", Program(CSharpProgram, 2)),
+            ["a3"] = await StartSl("a3", Program(PythonProgram, 3)),
+        };
+
+        // kill -9 of a2 (node and ML program) once it has trained an epoch: a1 and a3 go on merging without it.
+        await nodes["a2"].WaitForAsync(@"\[ml\] epoch 1/4 done", TimeSpan.FromSeconds(120));
+        nodes["a2"].Kill();
+        long roundAtKill = LastRound(nodes["a1"]);
+        await nodes["a1"].WaitForAsync($@"loaded merged model \w+ of round {roundAtKill + 2}\b", TimeSpan.FromSeconds(60));
+
+        // Restarted (no token: its SVID is on disk), it starts from the latest merged model, not from scratch.
+        nodes["a2"] = await StartSl("a2", Program(CSharpProgram, 2), token: false);
+        var rejoined = await nodes["a2"].WaitForAsync(@"\[ml\] started from round (\d+)", TimeSpan.FromSeconds(60));
+        Assert.True(long.Parse(rejoined.Groups[1].Value) >= roundAtKill + 2, nodes["a2"].Output);
+
+        var finals = new List<string>();
+        foreach (var node in nodes.Values)
+        {
+            finals.Add((await node.WaitForAsync(@"\[ml\] final model (\w+)", TimeSpan.FromSeconds(180))).Groups[1].Value);
+        }
+        var contract = await ContractAsync("a1", Contract);
+        Assert.Equal(ContractStatus.Completed, contract.Status);
+        Assert.All(finals, hash => Assert.Equal(contract.FinalModel.Hex, hash));
+        Assert.True(contract.History.Count >= 6, $"{contract.History.Count} merges");
+        Assert.True(File.Exists(Path.Combine(_root, "a3", "model", "train_sw.log")), "the Python node's _sw.log");
+        Assert.Contains("training over", await File.ReadAllTextAsync(Path.Combine(_root, "a1", "model", "linear-toy_sw.log")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_leader_killed_during_its_merge_is_replaced_within_the_leader_timeout()
+    {
+        const string Contract = "e2e-leader";
+        // Every fetch waits 3 s (fault injection), so a leader is still merging when it is killed.
+        var slow = new Dictionary<string, string> { ["SWARM_FAULT_FETCH_DELAY"] = "3s" };
+        string Program(string ml, int seed) => $"{ml} --seed {seed} --contract {Contract} --min-peers 2 --epochs 2 --batches 10 --sync 5";
+        var nodes = new Dictionary<string, SwarmProcess>
+        {
+            ["b1"] = await StartSl("b1", Program(CSharpProgram, 1), environment: slow),
+            ["b2"] = await StartSl("b2", Program(PythonProgram, 2), environment: slow),
+            ["b3"] = await StartSl("b3", Program(CSharpProgram, 3), environment: slow),
+        };
+        var leading = nodes.Select(n => Leading(n.Key, n.Value)).ToList();
+        var (leader, round) = await await Task.WhenAny(leading);
+        nodes[leader].Kill();
+        var killedAt = DateTimeOffset.UtcNow;
+
+        var survivors = nodes.Where(n => n.Key != leader).Select(n => n.Value).ToList();
+        await Task.WhenAll(survivors.Select(s => s.WaitForAsync($@"loaded merged model \w+ of round {round}\b", TimeSpan.FromSeconds(60))));
+        var contract = await ContractAsync(nodes.Keys.First(k => k != leader), Contract);
+        var merged = contract.History.Single(m => m.Round == round);
+        Assert.NotEqual(leader, merged.Leader);
+        Assert.True(DateTimeOffset.UtcNow - killedAt < TimeSpan.FromSeconds(30), "the new leader's merge came within the 5 s timeout plus its fetches");
+        Assert.Contains(survivors, s => s.Output.Contains($"leading the merge of round {round}", StringComparison.Ordinal));
+
+        // The two others finish without it (it is given up after the straggler timeout) on the same final model.
+        var finals = await Task.WhenAll(survivors.Select(s => s.WaitForAsync(@"\[ml\] final model (\w+)", TimeSpan.FromSeconds(180))));
+        Assert.Equal(finals[0].Groups[1].Value, finals[1].Groups[1].Value);
+    }
+
+    [Fact]
+    public async Task With_min_peers_3_training_pauses_while_a_node_is_down_and_a_node_with_another_model_is_refused()
+    {
+        const string Contract = "e2e-pause";
+        const string Stragglers = "120s"; // longer than the outage: the swarm must wait for the node, not give it up
+        string Program(string ml, int seed, int features = 8) => $"{ml} --seed {seed} --contract {Contract} --min-peers 3 --epochs 3 --batches 10 --sync 5 --delay-ms 100 --features {features}";
+        var nodes = new Dictionary<string, SwarmProcess>
+        {
+            ["c1"] = await StartSl("c1", Program(CSharpProgram, 1), stragglers: Stragglers),
+            ["c2"] = await StartSl("c2", Program(PythonProgram, 2), stragglers: Stragglers),
+            ["c3"] = await StartSl("c3", Program(CSharpProgram, 3), stragglers: Stragglers),
+        };
+
+        // A fourth node whose model has 9 inputs instead of 8 is refused, and told which tensor differs.
+        var odd = await StartSl("c4", Program(PythonProgram, 4, features: 9), waitReady: false);
+        await odd.WaitForAsync("exited with code", TimeSpan.FromSeconds(60));
+        Assert.Matches(new Regex("tensor 'weight' has shape \\[1, ?9\\]"), odd.Output);
+
+        await nodes["c3"].WaitForAsync(@"\[ml\] epoch 1/3 done", TimeSpan.FromSeconds(120));
+        nodes["c3"].Kill();
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a round already under way may still merge
+        long paused = (await ContractAsync("c1", Contract)).History.Max(m => m.Round);
+        await Task.Delay(TimeSpan.FromSeconds(6));
+        Assert.Equal(paused, (await ContractAsync("c1", Contract)).History.Max(m => m.Round));
+        Assert.Contains("of minPeers 3 checked in", nodes["c1"].Output, StringComparison.Ordinal);
+
+        nodes["c3"] = await StartSl("c3", Program(CSharpProgram, 3), token: false, stragglers: Stragglers);
+        var finals = new List<string>();
+        foreach (var node in nodes.Values)
+        {
+            finals.Add((await node.WaitForAsync(@"\[ml\] final model (\w+)", TimeSpan.FromSeconds(180))).Groups[1].Value);
+        }
+        Assert.Single(finals.Distinct());
+        Assert.True((await ContractAsync("c1", Contract)).History.Max(m => m.Round) > paused, "training resumed");
+    }
+
+    private static async Task<(string Node, long Round)> Leading(string name, SwarmProcess node)
+    {
+        // Round 0 adopts the leader's own initial model with no fetch: the kill must land in a real merge (round 1 on).
+        var match = await node.WaitForAsync(@"leading the merge of round ([1-9]\d*)", TimeSpan.FromSeconds(120));
+        return (name, long.Parse(match.Groups[1].Value));
+    }
+
+    private static long LastRound(SwarmProcess node) =>
+        MergedRound().Matches(node.Output).Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
+
+    private async Task<SwarmProcess> StartSl(string name, string program, bool token = true, IReadOnlyDictionary<string, string>? environment = null, bool waitReady = true, string stragglers = "10s")
+    {
+        var arguments = new List<string>
+        {
+            "run-sl", "--name", name, "--data-dir", Path.Combine(_root, name), "--sl-fs-port", "0", "--sn-api-port", $"{_apis["sn1"]}", "--sn", $"127.0.0.1:{_apis["sn2"]}",
+            "--identity-server", _identityAddress, "--wait-window", "1s", "--leader-timeout", "5s", "--straggler-timeout", stragglers, "--ml-cmd", program,
+        };
+        if (token)
+        {
+            arguments.AddRange(["--join-token", await Token($"sl/{name}")]);
+        }
+        var process = Track(SwarmProcess.Start(environment, [.. arguments]));
+        if (waitReady)
+        {
+            await process.WaitForAsync("SL ready", TimeSpan.FromSeconds(60));
+        }
+        return process;
+    }
+
+    private async Task<ContractState> ContractAsync(string node, string contract)
+    {
+        var folder = new SvidFolder(Path.Combine(_root, node, "identity"));
+        var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
+        using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn")));
+        return (await http.GetFromJsonAsync<ContractState>(new Uri($"https://127.0.0.1:{_apis["sn2"]}/v1/contracts/{contract}"), LedgerJson.Options))!;
+    }
+
+    private Task<string> Token(string path) => SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), $"spiffe://swarm.local/{path}");
+
+    private SwarmProcess Track(SwarmProcess process)
+    {
+        _processes.Add(process);
+        return process;
+    }
+
+    [GeneratedRegex(@"loaded merged model \w+ of round (\d+)")]
+    private static partial Regex MergedRound();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var process in Enumerable.Reverse(_processes))
+        {
+            await process.DisposeAsync();
+        }
+        Directory.Delete(_root, recursive: true);
+    }
+}
