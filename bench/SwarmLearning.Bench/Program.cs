@@ -5,4 +5,10 @@ if (args is ["ledger", ..])
     await SwarmLearning.Bench.LedgerHarness.RunAsync();
     return;
 }
+if (args is ["syncround", ..])
+{
+    bool quick = args.Contains("--quick");
+    await SwarmLearning.Bench.SyncRoundHarness.RunAsync(quick ? [3] : [3, 6], quick ? [1_000_000] : [1_000_000, 10_000_000, 50_000_000]);
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new SwarmLearning.Bench.ShortRunConfig());
