@@ -11,6 +11,8 @@ root.Subcommands.Add(SwarmLearning.Cli.Identity.IdentityCommands.Identity());
 root.Subcommands.Add(SwarmLearning.Cli.Ledger.LedgerCommands.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Network.SnCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Node.SlCommand.Create());
+root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.RunServer());
+root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.License());
 return await root.Parse(args).InvokeAsync();
 
 static Command DemoCommand()

@@ -28,9 +28,10 @@ internal static class SnCommand
         var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
+        var apls = Licensing.LicenseOption.Create();
         var command = new Command("run-sn", "run a Swarm Network node: a member of the Raft-ordered ledger and the REST API SL nodes use")
         {
-            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath,
+            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath, apls,
         };
         command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
@@ -43,6 +44,7 @@ internal static class SnCommand
             {
                 throw new SwarmException($"this SN's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sn/{snName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
             }
+            await using var seat = await Licensing.LicenseOption.CheckoutAsync(parse.GetValue(apls), identity, "sn", logs, cancellationToken);
             var options = new SnOptions
             {
                 DataDirectory = data, Identity = identity, Host = parse.GetValue(host)!, LedgerPort = parse.GetValue(ledgerPort), ApiPort = parse.GetValue(apiPort), FilePort = parse.GetValue(filePort),

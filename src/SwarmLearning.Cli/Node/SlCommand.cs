@@ -26,6 +26,7 @@ internal static class SlCommand
         var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
+        var apls = Licensing.LicenseOption.Create();
         var mlCommand = new Option<string?>("--ml-cmd") { Description = "the ML program, run with sh -c (it finds the node through SWARM_ML_ENDPOINT); without it the node waits for a program started by hand" };
         var mlDir = new Option<string?>("--ml-dir") { Description = "the ML program's working folder (default: the current one)" };
         var gpu = new Option<string?>("--gpu") { Description = "GPUs the ML program may use: indices (0,2) or all; default none (CPU)" };
@@ -36,7 +37,7 @@ internal static class SlCommand
         var stragglerTimeout = new Option<string?>("--straggler-timeout") { Description = "contract timing: finish without nodes silent this long (default: the leader timeout)" };
         var command = new Command("run-sl", "run a Swarm Learning node: it starts the ML program, shares its parameters with the other nodes and merges")
         {
-            name, dataDir, host, filePort, snIp, snApiPort, moreSns, identityServer, joinToken, cert, key, capath, mlCommand, mlDir, gpu, modelDir, noLead,
+            name, dataDir, host, filePort, snIp, snApiPort, moreSns, identityServer, joinToken, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead,
             waitWindow, leaderTimeout, stragglerTimeout,
         };
         command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
@@ -65,6 +66,7 @@ internal static class SlCommand
             {
                 throw new SwarmException($"this node's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sl/{nodeName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
             }
+            await using var seat = await Licensing.LicenseOption.CheckoutAsync(parse.GetValue(apls), identity, "sl", logs, cancellationToken);
             var sns = new List<Uri> { new($"https://{parse.GetValue(snIp)}:{parse.GetValue(snApiPort)}") };
             sns.AddRange((parse.GetValue(moreSns) ?? []).Select(sn => new Uri($"https://{sn}")));
             var options = new SlOptions
