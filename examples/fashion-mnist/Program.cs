@@ -10,14 +10,7 @@ using SwarmLearning.TorchSharp.Data;
 
 var options = Options.Parse(args);
 var (train, test) = FashionMnist.Load(options.DataDirectory);
-var shards = Partitioner.Split(train.Labels, options.Shards, options.Partition, seed: 7); // the same split on every node
-var indices = shards[options.Shard];
-if (options.Limit > 0 && options.Limit < indices.Length)
-{
-    new Random(options.Shard).Shuffle(indices); // a sample of the whole shard (shards list their images class by class)
-    indices = indices[..options.Limit];
-}
-var mine = train.Select(indices);
+var mine = Partitioner.Shard(train, options.Shard, options.Shards, options.Partition, options.Limit); // the same split on every node
 var validation = test.Take(options.ValidationSize);
 Console.WriteLine($"node shard {options.Shard + 1}/{options.Shards}: {mine.Count} images, classes {string.Join(' ', mine.Labels.Distinct().Order())}");
 

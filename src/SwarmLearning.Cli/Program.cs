@@ -13,6 +13,7 @@ root.Subcommands.Add(SwarmLearning.Cli.Network.SnCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Node.SlCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.RunServer());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.License());
+root.Subcommands.Add(SwarmLearning.Cli.Up.UpCommand.Create());
 return await root.Parse(args).InvokeAsync();
 
 static Command DemoCommand()

@@ -77,10 +77,13 @@ internal sealed class SwarmProcess : IAsyncDisposable
     }
 
     /// <summary>Runs `swarm <paramref name="arguments"/>` to completion; returns its exit code and output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(params string[] arguments)
+    public static Task<(int ExitCode, string Output)> RunAsync(params string[] arguments) => RunAsync(TimeSpan.FromMinutes(2), arguments);
+
+    /// <summary>Runs `swarm <paramref name="arguments"/>` to completion within <paramref name="limit"/>; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(TimeSpan limit, params string[] arguments)
     {
         await using var swarm = Start(arguments);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var timeout = new CancellationTokenSource(limit);
         await swarm._process.WaitForExitAsync(timeout.Token);
         swarm._process.WaitForExit(); // drains the asynchronous output readers
         return (swarm._process.ExitCode, swarm.Output);

@@ -31,6 +31,22 @@ public static class Partitioner
         }
     }
 
+    /// <summary>
+    /// One node's share of <paramref name="train"/> as an ML program of a real swarm takes it: the split seeded the same
+    /// on every node (seed 7), then, with <paramref name="limit"/> &gt; 0, a seeded sample of that many rows (shares list
+    /// their rows class by class, so the first rows would be few classes). `swarm up` uses it for the baselines.
+    /// </summary>
+    public static ImageSet Shard(ImageSet train, int shard, int shards, string specification, int limit)
+    {
+        var indices = Split(train.Labels, shards, specification, seed: 7)[shard];
+        if (limit > 0 && limit < indices.Length)
+        {
+            new Random(shard).Shuffle(indices);
+            indices = indices[..limit];
+        }
+        return train.Select(indices);
+    }
+
     /// <summary>Returns the row indices of each node's share.</summary>
     public static int[][] Split(IReadOnlyList<byte> labels, int nodes, string specification, int seed)
     {

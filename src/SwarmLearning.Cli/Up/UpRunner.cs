@@ -1,0 +1,315 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Spectre.Console;
+using SwarmLearning.Cli.Simulate;
+using SwarmLearning.Core;
+using SwarmLearning.Identity.Client;
+using SwarmLearning.Identity.Tls;
+using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Licensing.Licenses;
+using SwarmLearning.Licensing.Server;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.TorchSharp;
+using SwarmLearning.TorchSharp.Data;
+using TorchSharp;
+
+namespace SwarmLearning.Cli.Up;
+
+/// <summary>
+/// `swarm up`: the whole swarm on this machine, every component a real process: a licence server with a locally issued
+/// licence, the identity server, 3 SNs (the ledger survives the loss of one) and N SL nodes, each running the
+/// Fashion-MNIST CNN example on its own label-skewed shard. Shows progress, then compares the swarm's model with each
+/// node trained alone and with all the data pooled, summarises and verifies the ledger, and stops everything.
+/// </summary>
+internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
+{
+    private const string Contract = "fashion-mnist";
+    private readonly List<ChildProcess> _children = [];
+    private readonly Dictionary<string, int> _ports = [];
+    private string Logs => Path.Combine(options.Home, "logs");
+
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        string repository = RepositoryRoot();
+        CheckDataset();
+        string example = await BuildExampleAsync(repository, cancellationToken);
+        if (Directory.Exists(options.Home))
+        {
+            Directory.Delete(options.Home, recursive: true); // a fresh swarm each time: new CA, new chain
+        }
+        Directory.CreateDirectory(Logs);
+        try
+        {
+            await StartInfrastructureAsync(cancellationToken);
+            var nodes = await StartNodesAsync(example, cancellationToken);
+            console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {options.ImagesPerNode} images ({options.Partition}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches");
+            await Task.WhenAll(nodes.Select(n => n.WaitForExitAsync(cancellationToken)));
+            var failed = nodes.Where(n => n.ExitCode != 0).ToList();
+            if (failed.Count > 0)
+            {
+                throw new SwarmException($"{string.Join(", ", failed.Select(f => f.Name))} failed; see {Logs}");
+            }
+            var ledger = await LedgerSummaryAsync(cancellationToken);
+            var finals = nodes.ToDictionary(n => n.Name, n => Result(n.Name).GetProperty("model").GetString()!);
+            double swarmAccuracy = nodes.Average(n => Result(n.Name).GetProperty("accuracy").GetDouble());
+            await StopAllAsync();
+            ledger = ledger with { ChainVerifies = Verify(out string message), VerifyMessage = message };
+
+            console.MarkupLine("[bold]baselines[/]: each node alone on its own data, and one model on all of it (same epochs)");
+            var (alone, central) = await Task.Run(() => Baselines(cancellationToken), cancellationToken);
+            var accuracy = new SimulateReport("cnn", options.Partition, options.Nodes, 2, options.Epochs, options.SyncFrequency, options.Nodes * options.ImagesPerNode,
+                options.TestImages, [.. Enumerable.Repeat(options.ImagesPerNode, options.Nodes)],
+                [new SwarmRun("mean", swarmAccuracy, ledger.Merges.Count, finals.Values.Distinct().Count() == 1 && finals.Values.First() == ledger.FinalModel, ledger.FinalModel ?? "", [], clock.Elapsed.TotalSeconds)],
+                alone, central, "swarm up " + string.Join(' ', Environment.GetCommandLineArgs().Skip(2)));
+            var report = new UpReport(accuracy, ledger, finals, clock.Elapsed.TotalSeconds);
+            Print(report, alone, central);
+            await File.WriteAllTextAsync(Path.Combine(options.Home, "report.json"), JsonSerializer.Serialize(report, SimulateReport.JsonOptions), cancellationToken);
+            SimulateChart.Save(accuracy, Path.Combine(options.Home, "report.png"));
+            console.MarkupLine($"report: {options.Home}/report.json, chart {options.Home}/report.png, logs {Logs}/ ({clock.Elapsed.TotalMinutes:F1} min)");
+            if (swarmAccuracy <= alone.Average())
+            {
+                console.MarkupLine("[yellow]the swarm did not beat the average node alone this time: with very little data or training (see the options) the comparison is noise[/]");
+            }
+            return 0;
+        }
+        finally
+        {
+            await StopAllAsync();
+        }
+    }
+
+    private async Task StartInfrastructureAsync(CancellationToken cancellationToken)
+    {
+        string id = Path.Combine(options.Home, "id");
+        var identity = Start("identity", "run-spire-server", "--data-dir", id, "--host", "127.0.0.1", "--port", "0");
+        string identityAddress = "127.0.0.1:" + (await identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)", TimeSpan.FromSeconds(60), cancellationToken)).Groups[1].Value;
+        console.MarkupLine($"identity server   {identityAddress}");
+
+        // A licence issued here for this swarm (for real deployments the issuer is the vendor).
+        string apls = Path.Combine(options.Home, "apls");
+        using (var issuer = IssuerKeys.OpenOrCreateSigningKey(Path.Combine(apls, "issuers", "local-issuer.key")))
+        {
+            var now = DateTimeOffset.UtcNow;
+            var terms = new LicenseTerms("local-" + now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture), Environment.UserName, ["swarm-learning"], 3 + options.Nodes, now.AddMinutes(-5), now.AddDays(1));
+            new SeatBook(apls, IssuerKeys.Load(Path.Combine(apls, "issuers")), TimeSpan.FromSeconds(60), TimeProvider.System).Install(LicenseFile.Issue(terms, issuer).ToJson(), "the local licence");
+        }
+        _ports["apls"] = FreePort();
+        var licence = Start("apls", "run-apls", "--data-dir", apls, "--port", $"{_ports["apls"]}", "--lease", "20s", "--identity-server", identityAddress,
+            "--join-token", await TokenAsync(id, "apls", cancellationToken));
+        await licence.WaitForAsync("licence server listening", TimeSpan.FromSeconds(60), cancellationToken);
+        console.MarkupLine($"licence server    127.0.0.1:{_ports["apls"]} ({3 + options.Nodes} seats, local licence)");
+
+        foreach (string sn in new[] { "sn1", "sn2", "sn3" })
+        {
+            _ports[sn] = FreePort();
+            var arguments = new List<string>
+            {
+                "run-sn", "--name", sn, "--data-dir", Path.Combine(options.Home, sn), "--ledger-port", $"{FreePort()}", "--api-port", $"{_ports[sn]}", "--sn-fs-port", $"{FreePort()}",
+                "--identity-server", identityAddress, "--join-token", await TokenAsync(id, "sn/" + sn, cancellationToken), "--apls", $"127.0.0.1:{_ports["apls"]}",
+            };
+            arguments.AddRange(sn == "sn1" ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_ports["sn1"]}"]);
+            await Start(sn, [.. arguments]).WaitForAsync("SN ready", TimeSpan.FromSeconds(120), cancellationToken);
+            console.MarkupLine($"swarm network     {sn} API 127.0.0.1:{_ports[sn]}{(sn == "sn1" ? " (sentinel)" : "")}");
+        }
+        _ports["identity"] = int.Parse(identityAddress.Split(':')[1], CultureInfo.InvariantCulture);
+    }
+
+    private async Task<List<ChildProcess>> StartNodesAsync(string example, CancellationToken cancellationToken)
+    {
+        string id = Path.Combine(options.Home, "id");
+        var nodes = new List<ChildProcess>();
+        for (int i = 0; i < options.Nodes; i++)
+        {
+            string name = $"node{i + 1}", sn = $"sn{i % 3 + 1}";
+            string program = $"dotnet {example} --shard {i} --shards {options.Nodes} --partition {options.Partition} --limit {options.ImagesPerNode} --epochs {options.Epochs} " +
+                $"--sync-frequency {options.SyncFrequency} --min-peers 2 --validation 500 --test {options.TestImages} --contract {Contract}";
+            var node = Start(name, "run-sl", "--name", name, "--data-dir", Path.Combine(options.Home, name), "--sl-fs-port", "0", "--sn-api-port", $"{_ports[sn]}",
+                "--sn", $"127.0.0.1:{_ports[sn == "sn1" ? "sn2" : "sn1"]}", "--identity-server", $"127.0.0.1:{_ports["identity"]}",
+                "--join-token", await TokenAsync(id, "sl/" + name, cancellationToken), "--apls", $"127.0.0.1:{_ports["apls"]}", "--wait-window", "2s", "--leader-timeout", "60s",
+                "--ml-cmd", program);
+            await node.WaitForAsync("SL ready", TimeSpan.FromSeconds(120), cancellationToken);
+            console.MarkupLine($"swarm learning    {name} (API of {sn})");
+            nodes.Add(node);
+        }
+        return nodes;
+    }
+
+    private ChildProcess Start(string name, params string[] arguments)
+    {
+        var child = ChildProcess.Start(name, Path.Combine(Logs, name + ".log"), Progress, new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1" }, arguments);
+        _children.Add(child);
+        return child;
+    }
+
+    // Live progress: each node's epochs (round, validation loss and accuracy) and each merge with its leader.
+    private void Progress(ChildProcess child, string line)
+    {
+        if (EpochLine().Match(line) is { Success: true } epoch)
+        {
+            console.MarkupLine($"  [blue]{child.Name}[/] epoch {epoch.Groups[1].Value}, round {epoch.Groups[2].Value}, loss {epoch.Groups[3].Value}, accuracy {epoch.Groups[4].Value}");
+        }
+        else if (MergeLine().Match(line) is { Success: true } merge)
+        {
+            console.MarkupLine($"  [green]round {merge.Groups[3].Value}[/] merged by [bold]{merge.Groups[1].Value}[/]: {merge.Groups[2].Value} ({Markup.Escape(merge.Groups[4].Value)})");
+        }
+        else if (line.Contains(" fail: ", StringComparison.Ordinal) || line.StartsWith("error:", StringComparison.Ordinal))
+        {
+            console.MarkupLine($"  [red]{child.Name}[/] {Markup.Escape(line)}");
+        }
+    }
+
+    private async Task<LedgerSummary> LedgerSummaryAsync(CancellationToken cancellationToken)
+    {
+        var folder = new SvidFolder(Path.Combine(options.Home, "node1", "identity"));
+        var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
+        using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn")));
+        var contract = (await http.GetFromJsonAsync<ContractState>(new Uri($"https://127.0.0.1:{_ports["sn1"]}/v1/contracts/{Contract}"), LedgerJson.Options, cancellationToken))!;
+        var health = await http.GetFromJsonAsync<JsonElement>(new Uri($"https://127.0.0.1:{_ports["sn1"]}/v1/health"), cancellationToken);
+        int height = health.TryGetProperty("height", out var h) ? h.GetInt32() : 0;
+        return new LedgerSummary(Contract, contract.Status.ToString(), height,
+            [.. contract.History.Select(m => new MergeEntry(m.Round, m.Leader, m.Hash.Hex, m.Contributions.Count))], contract.FinalModel.IsNone ? null : contract.FinalModel.Hex, false, "");
+    }
+
+    private bool Verify(out string message)
+    {
+        var report = ChainVerifier.Verify(Path.Combine(options.Home, "sn1", "chain", "blocks.jsonl"));
+        message = report.Ok ? $"ok: {report.Blocks} blocks, {report.Transactions} transactions, head {report.HeadHash?[..12]}" : "BAD: " + report.FirstFault!.Message;
+        return report.Ok;
+    }
+
+    private (List<double> Alone, double Central) Baselines(CancellationToken cancellationToken)
+    {
+        var (train, test) = FashionMnist.Load();
+        var testSet = options.TestImages > 0 ? test.Take(options.TestImages) : test;
+        var shards = Enumerable.Range(0, options.Nodes).Select(i => Partitioner.Shard(train, i, options.Nodes, options.Partition, options.ImagesPerNode)).ToList();
+        torch.set_num_threads(Environment.ProcessorCount);
+        double Train(ImageSet data, int seed)
+        {
+            using var session = new TorchSession("cnn", data, test.Take(500), seed);
+            for (int b = 0; b < options.Epochs * session.BatchesPerEpoch; b++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                session.TrainBatchAsync(cancellationToken).GetAwaiter().GetResult();
+            }
+            return session.Score(testSet).Metric;
+        }
+        var alone = shards.Select((shard, i) => Train(shard, i + 1)).ToList();
+        var pooled = shards[0];
+        var all = shards.SelectMany(s => Enumerable.Range(0, s.Count).Select(r => (s, r))).ToList();
+        var pixels = all.SelectMany(x => x.s.Pixels.AsSpan(x.r * ImageSet.PixelCount, ImageSet.PixelCount).ToArray()).ToArray();
+        var labels = all.Select(x => x.s.Labels[x.r]).ToArray();
+        return (alone, Train(new ImageSet(pixels, labels), 100));
+    }
+
+    private void Print(UpReport report, List<double> alone, double central)
+    {
+        var table = new Table().AddColumns("model", "test accuracy");
+        table.AddRow("[bold]swarm (mean)[/]", $"[bold]{report.Accuracy.Swarms[0].Accuracy:P2}[/]");
+        for (int i = 0; i < alone.Count; i++)
+        {
+            table.AddRow($"node{i + 1} alone", $"{alone[i]:P2}");
+        }
+        table.AddRow("nodes alone (mean)", $"{alone.Average():P2}");
+        table.AddRow("central (pooled data)", $"{central:P2}");
+        console.Write(table);
+        var ledger = report.Ledger;
+        console.MarkupLine($"[bold]ledger[/]: contract '{ledger.Contract}' {ledger.Status}, {ledger.Merges.Count} merges at height {ledger.Height}; leaders " +
+            string.Join(", ", ledger.Merges.GroupBy(m => m.Leader).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} x{g.Count()}")));
+        foreach (var merge in ledger.Merges.TakeLast(3))
+        {
+            console.MarkupLine($"  round {merge.Round}: {merge.Model[..12]} by {merge.Leader} ({merge.Contributions} contributions)");
+        }
+        console.MarkupLine($"  final model {ledger.FinalModel?[..12]}, the same on every node: {report.Accuracy.Swarms[0].SameFinalModelEverywhere}");
+        console.MarkupLine($"  swarm ledger verify: {(ledger.ChainVerifies ? "[green]" : "[red]")}{Markup.Escape(ledger.VerifyMessage)}[/]");
+    }
+
+    private JsonElement Result(string node) =>
+        JsonDocument.Parse(File.ReadAllText(Path.Combine(options.Home, node, "model", "result.json"))).RootElement;
+
+    private async Task<string> TokenAsync(string identityData, string path, CancellationToken cancellationToken)
+    {
+        var output = new List<string>();
+        var child = ChildProcess.Start("token", Path.Combine(Logs, "tokens.log"), (_, line) => { lock (output) { output.Add(line); } }, null,
+            "identity", "token", "create", "--data-dir", identityData, "--spiffe-id", $"spiffe://swarm.local/{path}");
+        await child.WaitForExitAsync(cancellationToken);
+        await child.DisposeAsync();
+        lock (output)
+        {
+            return output.FirstOrDefault(l => l.StartsWith("sjt.", StringComparison.Ordinal)) ?? throw new SwarmException($"could not create a join token for {path}; see {Logs}/tokens.log");
+        }
+    }
+
+    private async Task StopAllAsync()
+    {
+        // SLs first, then the SNs, then the licence and identity servers: each returns its seat and closes its files.
+        foreach (var child in Enumerable.Reverse(_children).ToList())
+        {
+            await child.DisposeAsync();
+            _children.Remove(child);
+        }
+    }
+
+    private static void CheckDataset()
+    {
+        if (File.Exists(Path.Combine(FashionMnist.DefaultDirectory, "train-images-idx3-ubyte.gz")))
+        {
+            return;
+        }
+        if (Environment.UserName == "root" && File.Exists("/usr/bin/apt-get"))
+        {
+            using var apt = Process.Start(new ProcessStartInfo("/usr/bin/apt-get", "install -y -qq dataset-fashion-mnist"))!;
+            apt.WaitForExit();
+            if (apt.ExitCode == 0)
+            {
+                return;
+            }
+        }
+        throw new SwarmException("the Fashion-MNIST data set is missing: install it with `sudo apt-get install dataset-fashion-mnist`");
+    }
+
+    private async Task<string> BuildExampleAsync(string repository, CancellationToken cancellationToken)
+    {
+        string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
+        string project = Path.Combine(repository, "examples", "fashion-mnist");
+        console.MarkupLine($"building examples/fashion-mnist ({configuration})");
+        using var build = Process.Start(new ProcessStartInfo("dotnet", $"build \"{project}\" -c {configuration} -v quiet -nologo") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        string output = await build.StandardOutput.ReadToEndAsync(cancellationToken);
+        await build.WaitForExitAsync(cancellationToken);
+        if (build.ExitCode != 0)
+        {
+            throw new SwarmException($"building {project} failed:\n{output}");
+        }
+        return Path.Combine(project, "bin", configuration, "net10.0", "fashion-mnist.dll");
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Swarm.slnx")))
+            {
+                return directory.FullName;
+            }
+        }
+        throw new SwarmException("swarm up runs from a clone of the repository (it builds and runs examples/fashion-mnist): use ./swarm up there");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    [GeneratedRegex(@"\[ml\] epoch (\d+/\d+): round (\d+), validation loss ([\d.]+), accuracy ([\d.]+ %)")]
+    private static partial Regex EpochLine();
+
+    [GeneratedRegex(@"(\w+): published merged model (\w+) of round (\d+) \((.*)\)")]
+    private static partial Regex MergeLine();
+}

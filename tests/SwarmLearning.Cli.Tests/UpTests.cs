@@ -1,0 +1,49 @@
+using System.Diagnostics;
+using System.Text.Json;
+using SwarmLearning.Testing;
+
+namespace SwarmLearning.Cli.Tests;
+
+/// <summary>`swarm up`, shortened (1 epoch, 600 images per node): every component a real process, the report, and nothing left behind.</summary>
+public sealed class UpTests : IDisposable
+{
+    private readonly string _home = Path.Combine(Path.GetTempPath(), "swarm-up-" + Guid.NewGuid().ToString("N")[..8]);
+
+    [Fact]
+    public async Task A_short_swarm_up_trains_reports_verifies_the_ledger_and_stops_everything()
+    {
+        var (code, output) = await SwarmProcess.RunAsync(TimeSpan.FromMinutes(8), "up", "--epochs", "1", "--images-per-node", "600", "--test-images", "500", "--home", _home);
+
+        Assert.True(code == 0, output);
+        foreach (string component in new[] { "identity server", "licence server", "sn1 API", "sn3 API", "node3 (API of sn3)", "merged by node" })
+        {
+            Assert.Contains(component, output, StringComparison.Ordinal);
+        }
+        Assert.Contains("swarm ledger verify: ok", output, StringComparison.Ordinal);
+        Assert.Contains("the same on every node: True", output, StringComparison.Ordinal);
+
+        using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_home, "report.json")));
+        var ledger = report.RootElement.GetProperty("ledger");
+        Assert.Equal("Completed", ledger.GetProperty("status").GetString());
+        Assert.True(ledger.GetProperty("merges").GetArrayLength() >= 2);
+        Assert.True(ledger.GetProperty("chainVerifies").GetBoolean());
+        Assert.Equal(3, report.RootElement.GetProperty("accuracy").GetProperty("aloneAccuracy").GetArrayLength());
+        Assert.True(report.RootElement.GetProperty("accuracy").GetProperty("centralAccuracy").GetDouble() > 0.3);
+        Assert.True(new FileInfo(Path.Combine(_home, "report.png")).Length > 1000);
+        Assert.True(File.Exists(Path.Combine(_home, "logs", "node1.log")));
+
+        // Nothing left running: no process mentions this swarm's folder.
+        using var pgrep = Process.Start(new ProcessStartInfo("pgrep", $"-f {_home}") { RedirectStandardOutput = true })!;
+        string left = await pgrep.StandardOutput.ReadToEndAsync();
+        await pgrep.WaitForExitAsync();
+        Assert.True(string.IsNullOrWhiteSpace(left), $"still running: {left}");
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_home))
+        {
+            Directory.Delete(_home, recursive: true);
+        }
+    }
+}
