@@ -14,6 +14,10 @@ root.Subcommands.Add(SwarmLearning.Cli.Node.SlCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.RunServer());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.License());
 root.Subcommands.Add(SwarmLearning.Cli.Up.UpCommand.Create());
+foreach (var command in SwarmLearning.Cli.Operations.OperationsCommands.Create())
+{
+    root.Subcommands.Add(command);
+}
 return await root.Parse(args).InvokeAsync();
 
 static Command DemoCommand()

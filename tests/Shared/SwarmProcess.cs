@@ -53,13 +53,29 @@ internal sealed class SwarmProcess : IAsyncDisposable
     public static SwarmProcess Start(params string[] arguments) => Start(null, arguments);
 
     /// <summary>Starts `swarm <paramref name="arguments"/>` with extra environment variables.</summary>
-    public static SwarmProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] arguments)
+    public static SwarmProcess Start(IReadOnlyDictionary<string, string>? environment, params string[] arguments) => Start(environment, attached: true, arguments);
+
+    /// <summary>Runs `swarm <paramref name="arguments"/>` to completion as a user would type it (a run-* command then starts its component in the background).</summary>
+    public static async Task<(int ExitCode, string Output)> RunAsUserAsync(IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        await using var swarm = Start(environment, attached: false, arguments);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await swarm._process.WaitForExitAsync(timeout.Token);
+        swarm._process.WaitForExit();
+        return (swarm._process.ExitCode, swarm.Output);
+    }
+
+    private static SwarmProcess Start(IReadOnlyDictionary<string, string>? environment, bool attached, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         info.ArgumentList.Add(SwarmDll);
         foreach (string argument in arguments)
         {
             info.ArgumentList.Add(argument);
+        }
+        if (attached && arguments.Length > 0 && arguments[0].StartsWith("run-", StringComparison.Ordinal) && !arguments.Contains("--foreground"))
+        {
+            info.ArgumentList.Add("--foreground"); // components under test stay attached: the test reads their output and kills them
         }
         info.Environment["DOTNET_NOLOGO"] = "1";
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())

@@ -23,11 +23,14 @@ internal static class IdentityCommands
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
         var port = new Option<int>("--port") { Description = "TCP port (0: any free port, printed when ready)", DefaultValueFactory = _ => IdentityServerOptions.DefaultPort };
         var ttl = new Option<string>("--svid-ttl") { Description = "lifetime of issued SVIDs (renewed at half-life)", DefaultValueFactory = _ => "1h" };
+        var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-spire-server", "run the identity server: a CA for one SPIFFE trust domain issuing X509-SVIDs to nodes that present a join token, renewing them over mTLS")
         {
-            dataDir, trustDomain, host, port, ttl,
+            dataDir, trustDomain, host, port, ttl, foreground,
         };
-        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
+            ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("spire-server", "identity server ready", cancellationToken))
+            : CommandRun.Guarded(async () =>
         {
             var options = new IdentityServerOptions
             {

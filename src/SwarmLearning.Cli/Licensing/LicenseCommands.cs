@@ -25,11 +25,14 @@ internal static class LicenseCommands
         var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
+        var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-apls", "run the licence server: installed licences, and a seat for every SN and SL")
         {
-            dataDir, host, port, issuers, lease, identityServer, joinToken, cert, key, capath,
+            dataDir, host, port, issuers, lease, identityServer, joinToken, cert, key, capath, foreground,
         };
-        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
+            ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("apls", "licence server listening", cancellationToken))
+            : CommandRun.Guarded(async () =>
         {
             string data = Path.GetFullPath(parse.GetValue(dataDir)!);
             using var logs = LoggerFactory.Create(CommandRun.ConsoleLogging);

@@ -29,11 +29,14 @@ internal static class SnCommand
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
         var apls = Licensing.LicenseOption.Create();
+        var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-sn", "run a Swarm Network node: a member of the Raft-ordered ledger and the REST API SL nodes use")
         {
-            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath, apls,
+            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath, apls, foreground,
         };
-        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
+            ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("sn-" + parse.GetValue(name), "SN ready", cancellationToken))
+            : CommandRun.Guarded(async () =>
         {
             string snName = parse.GetValue(name)!;
             string data = parse.GetValue(dataDir) ?? SwarmHome.Of("sn-" + snName);

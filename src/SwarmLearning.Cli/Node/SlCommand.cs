@@ -35,12 +35,15 @@ internal static class SlCommand
         var waitWindow = new Option<string>("--wait-window") { Description = "contract timing, if this node creates the contract: wait for more peers after quorum", DefaultValueFactory = _ => "30s" };
         var leaderTimeout = new Option<string>("--leader-timeout") { Description = "contract timing: replace a leader that has not merged after", DefaultValueFactory = _ => "600s" };
         var stragglerTimeout = new Option<string?>("--straggler-timeout") { Description = "contract timing: finish without nodes silent this long (default: the leader timeout)" };
+        var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-sl", "run a Swarm Learning node: it starts the ML program, shares its parameters with the other nodes and merges")
         {
-            name, dataDir, host, filePort, snIp, snApiPort, moreSns, identityServer, joinToken, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead,
+            name, dataDir, host, filePort, snIp, snApiPort, moreSns, identityServer, joinToken, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead, foreground,
             waitWindow, leaderTimeout, stragglerTimeout,
         };
-        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
+            ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("sl-" + parse.GetValue(name), "SL ready", cancellationToken))
+            : CommandRun.Guarded(async () =>
         {
             string nodeName = parse.GetValue(name)!;
             string data = Path.GetFullPath(parse.GetValue(dataDir) ?? SwarmHome.Of("sl-" + nodeName));

@@ -38,6 +38,10 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             info.ArgumentList.Add(argument);
         }
+        if (arguments.Length > 0 && arguments[0].StartsWith("run-", StringComparison.Ordinal))
+        {
+            info.ArgumentList.Add("--foreground"); // `swarm up` supervises its components itself
+        }
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;
