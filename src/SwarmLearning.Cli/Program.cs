@@ -14,6 +14,7 @@ root.Subcommands.Add(SwarmLearning.Cli.Node.SlCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.RunServer());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.License());
 root.Subcommands.Add(SwarmLearning.Cli.Up.UpCommand.Create());
+root.Subcommands.Add(SwarmLearning.Cli.Swci.SwciCommands.Create());
 foreach (var command in SwarmLearning.Cli.Operations.OperationsCommands.Create())
 {
     root.Subcommands.Add(command);

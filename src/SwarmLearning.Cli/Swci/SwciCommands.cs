@@ -1,0 +1,230 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Text.Json;
+using SwarmLearning.Core;
+using SwarmLearning.Identity.Authority;
+using SwarmLearning.Identity.Client;
+using SwarmLearning.Network;
+using SwarmLearning.Protocol.Contract;
+using SwarmLearning.Protocol.Ports;
+
+namespace SwarmLearning.Cli.Swci;
+
+/// <summary>
+/// `swarm swci`: the command interface, in the spirit of HPE's SWCI: contexts (which SN, as which operator), training
+/// contracts (create, list, status, reset), PERFDATA, LIST NODES, WAIT FOR an SN, and scripts of these commands.
+/// </summary>
+internal static class SwciCommands
+{
+    public static Command Create()
+    {
+        var swci = new Command("swci", "the command interface: contexts, training contracts, PERFDATA, nodes, scripts");
+        swci.Subcommands.Add(Context());
+        swci.Subcommands.Add(Contract());
+        swci.Subcommands.Add(Perfdata());
+        swci.Subcommands.Add(Nodes());
+        swci.Subcommands.Add(WaitFor());
+        swci.Subcommands.Add(Script(swci));
+        return swci;
+    }
+
+    private static Command Context()
+    {
+        var name = new Argument<string>("name") { Description = "the context's name; the operator identity is spiffe://<trust-domain>/swci/<name>" };
+        var sns = new Option<string[]>("--sn") { Description = "SN API host:port (repeat for fail-over)", Required = true };
+        var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
+        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for spiffe://<trust-domain>/swci/<name>" };
+        var create = new Command("create", "create a context and make it current: get the operator's SVID, put its ledger key on the chain") { name, sns, identityServer, joinToken };
+        create.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            var context = new SwciContext(parse.GetValue(name)!, parse.GetValue(sns)!);
+            context.Save();
+            if (parse.GetValue(joinToken) is { } token)
+            {
+                using (await new IdentityClient(parse.GetValue(identityServer)!).AttestAsync(JoinToken.Parse(token), new SvidFolder(Path.Combine(context.Folder, "identity")), cancellationToken: cancellationToken)) { }
+            }
+            using var session = context.Open();
+            await session.Ledger.RegisterKeyAsync(cancellationToken);
+            SwciContext.Use(context.Name);
+            Console.WriteLine($"context {context.Name}: {session.Operator} on {string.Join(", ", context.Sns)} (current)");
+        }));
+        var useName = new Argument<string>("name");
+        var use = new Command("use", "make a context current") { useName };
+        use.SetAction(parse => CommandRun.Guarded(() =>
+        {
+            SwciContext.Use(parse.GetValue(useName)!);
+            Console.WriteLine($"current context: {parse.GetValue(useName)}");
+            return Task.CompletedTask;
+        }));
+        var list = new Command("list", "list the contexts");
+        list.SetAction(_ =>
+        {
+            foreach (string context in SwciContext.All())
+            {
+                Console.WriteLine($"{context}  {string.Join(", ", SwciContext.Load(context).Sns)}");
+            }
+        });
+        return new Command("context", "which SN the command interface talks to, as which operator") { create, use, list };
+    }
+
+    private static Command Contract()
+    {
+        var name = new Argument<string>("name") { Description = "the training contract" };
+        var minPeers = new Option<int>("--min-peers") { Description = "quorum", Required = true };
+        var syncFrequency = new Option<int>("--sync-frequency") { Description = "local batches between syncs", Required = true };
+        var merge = new Option<string>("--merge") { Description = "merge method", DefaultValueFactory = _ => "mean" };
+        var adaptive = new Option<bool>("--adaptive-sync") { Description = "useAdaptiveSync" };
+        var waitWindow = new Option<string>("--wait-window") { DefaultValueFactory = _ => "30s", Description = "wait for more peers after quorum" };
+        var leaderTimeout = new Option<string>("--leader-timeout") { DefaultValueFactory = _ => "600s", Description = "replace a silent leader after" };
+        var create = new Command("create", "create a training contract (nodes registering with other parameters are refused)") { name, minPeers, syncFrequency, merge, adaptive, waitWindow, leaderTimeout };
+        create.SetAction((parse, cancellationToken) => Submit(new CreateContract(parse.GetValue(name)!,
+            new TrainingParameters(parse.GetValue(minPeers), parse.GetValue(syncFrequency), parse.GetValue(merge)!, parse.GetValue(adaptive)),
+            new ContractTimings(Duration.Parse(parse.GetValue(waitWindow)!, "--wait-window"), Duration.Parse(parse.GetValue(leaderTimeout)!, "--leader-timeout"), 2)), "created", cancellationToken));
+
+        var resetName = new Argument<string>("name");
+        var reset = new Command("reset", "reset a contract: its rounds and merged models start over, its nodes must register again") { resetName };
+        reset.SetAction((parse, cancellationToken) => Submit(new ResetContract(parse.GetValue(resetName)!), "reset", cancellationToken));
+
+        var list = new Command("list", "list the training contracts");
+        list.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            using var session = SwciContext.Current().Open();
+            var contracts = await session.GetAsync<List<ContractSummary>>("/v1/contracts", cancellationToken);
+            Console.WriteLine($"{"CONTRACT",-24} {"STATUS",-12} {"ROUND",6} {"NODES",6} {"MERGES",7}");
+            foreach (var c in contracts)
+            {
+                Console.WriteLine($"{c.Name,-24} {c.Status,-12} {c.Round,6} {c.Nodes,6} {c.Merges,7}");
+            }
+        }));
+
+        var statusName = new Argument<string>("name");
+        var status = new Command("status", "a contract's state: parameters, round, nodes, last merges") { statusName };
+        status.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            using var session = SwciContext.Current().Open();
+            var state = await session.Ledger.GetContractAsync(parse.GetValue(statusName)!, cancellationToken)
+                ?? throw new SwarmException($"no contract named '{parse.GetValue(statusName)}'; `swarm swci contract list` lists them");
+            Console.WriteLine($"contract {state.Name}: {state.Status}, round {state.Round.Number} ({state.Round.Phase}), minPeers {state.Parameters.MinPeers}, " +
+                $"syncFrequency {state.Parameters.SyncFrequency}, merge {state.Parameters.MergeMethod}, {state.History.Count} merges");
+            foreach (var node in state.Nodes.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal))
+            {
+                Console.WriteLine($"  node {node.NodeId}: {node.Status}");
+            }
+            foreach (var merge in state.History.TakeLast(5))
+            {
+                Console.WriteLine($"  round {merge.Round}: {merge.Hash.Short} by {merge.Leader} ({merge.Contributions.Count} contributions)");
+            }
+            if (!state.FinalModel.IsNone)
+            {
+                Console.WriteLine($"  final model {state.FinalModel.Hex}");
+            }
+        }));
+        return new Command("contract", "training contracts") { create, list, status, reset };
+    }
+
+    private static Command Perfdata()
+    {
+        var name = new Argument<string>("contract");
+        var command = new Command("perfdata", "PERFDATA: per node, leader or not, loss, metric, epochs done of total, last seen") { name };
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            using var session = SwciContext.Current().Open();
+            var nodes = await session.GetAsync<List<NodeProgressInfo>>($"/v1/contracts/{Uri.EscapeDataString(parse.GetValue(name)!)}/progress", cancellationToken);
+            Console.WriteLine($"{"NODE",-16} {"STATUS",-10} {"LEADER",-6} {"ROUND",6} {"LOSS",9} {"METRIC",8} {"EPOCHS",8}  LAST SEEN");
+            foreach (var n in nodes)
+            {
+                Console.WriteLine($"{n.NodeId,-16} {n.Status,-10} {(n.IsLeader ? "yes" : "no"),-6} {n.Round,6} {n.Loss,9:F4} {n.Metric,8:F4} {$"{n.EpochsDone}/{n.TotalEpochs}",8}  {n.LastAlive:HH:mm:ss}");
+            }
+        }));
+        return command;
+    }
+
+    private static Command Nodes()
+    {
+        var command = new Command("nodes", "LIST NODES: the SNs and the SL nodes of every contract");
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            using var session = SwciContext.Current().Open();
+            var nodes = await session.GetAsync<List<JsonElement>>("/v1/nodes", cancellationToken);
+            Console.WriteLine($"{"TYPE",-4} {"ID",-40} {"ADDRESS",-28} {"CONTRACT",-16} {"STATUS",-10} LAST SEEN");
+            foreach (var node in nodes)
+            {
+                string Text(string property) => node.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
+                Console.WriteLine($"{Text("type"),-4} {Text("id"),-40} {Text("address"),-28} {Text("contract"),-16} {Text("status"),-10} {Text("lastAlive")}");
+            }
+        }));
+        return command;
+    }
+
+    private static Command WaitFor()
+    {
+        var address = new Argument<string>("address") { Description = "an SN API host:port" };
+        var timeout = new Option<string>("--timeout") { DefaultValueFactory = _ => "10m", Description = "give up after" };
+        var command = new Command("wait-for", "WAIT FOR IP: until the SN API at the address answers (over mTLS)") { address, timeout };
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            var context = SwciContext.Current() with { Sns = [parse.GetValue(address)!] };
+            var until = DateTime.UtcNow + Duration.Parse(parse.GetValue(timeout)!, "--timeout");
+            using var session = context.Open();
+            while (true)
+            {
+                try
+                {
+                    var health = await session.GetAsync<SnHealth>("/v1/health", cancellationToken);
+                    Console.WriteLine($"{parse.GetValue(address)} is up: {health.Id}, height {health.Height}");
+                    return;
+                }
+                catch (SwarmException) when (DateTime.UtcNow < until)
+                {
+                    await Task.Delay(1000, cancellationToken);
+                }
+            }
+        }));
+        return command;
+    }
+
+    private static Command Script(Command swci)
+    {
+        var file = new Argument<string>("file") { Description = "one swci command per line (as after `swarm swci`); # starts a comment" };
+        var command = new Command("script", "run a file of swci commands in order; stops at the first that fails") { file };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            string path = parse.GetValue(file)!;
+            if (!File.Exists(path))
+            {
+                await Console.Error.WriteLineAsync($"error: {path} does not exist");
+                return 2;
+            }
+            int number = 0;
+            foreach (string raw in await File.ReadAllLinesAsync(path, cancellationToken))
+            {
+                number++;
+                string line = raw.Split('#')[0].Trim();
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+                Console.WriteLine($"> {line}");
+                int code = await swci.Parse(CommandLineParser.SplitCommandLine(line).ToList()).InvokeAsync(cancellationToken: cancellationToken);
+                if (code != 0)
+                {
+                    await Console.Error.WriteLineAsync($"error: {path}:{number} failed (exit {code}); the lines after it were not run");
+                    return code;
+                }
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static Task<int> Submit(ContractTx transaction, string done, CancellationToken cancellationToken) => CommandRun.Guarded(async () =>
+    {
+        using var session = SwciContext.Current().Open();
+        var outcome = await session.Ledger.SubmitAsync(transaction, cancellationToken);
+        if (!outcome.Accepted)
+        {
+            throw new SwarmException($"the ledger refused: {outcome.Reason}");
+        }
+        Console.WriteLine($"contract {transaction.Contract} {done} (by {session.Operator})");
+    });
+}
