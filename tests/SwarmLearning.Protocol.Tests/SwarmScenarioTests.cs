@@ -228,6 +228,34 @@ public sealed class SwarmScenarioTests
     }
 
     [Fact]
+    public void A_merged_model_lost_with_its_leader_before_anyone_fetched_it_is_merged_again()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 2, SyncFrequency: 2));
+        foreach (var id in new[] { "a", "b", "c" })
+        {
+            swarm.Start(id, epochs: 3);
+        }
+        string? victim = null;
+        swarm.Ledger.Applied += (tx, outcome) =>
+        {
+            // The leader of round 2 dies the moment its publication is on the ledger, its files with it.
+            if (victim is null && tx is PublishMerge { Round: 2 } publish && outcome.Accepted)
+            {
+                victim = publish.NodeId;
+                swarm.Nodes[victim].Cancel.Cancel();
+                swarm.Network.SetReachable(victim, false);
+            }
+        };
+        swarm.RunUntil(() => victim is not null && swarm.State.History.Count > 2 && swarm.State.History[2].Leader != victim, Hour);
+
+        Assert.Contains(swarm.Events, e => e.Contains($"of round 2 was lost with its leader '{victim}'", StringComparison.Ordinal));
+        var survivors = new[] { "a", "b", "c" }.Where(id => id != victim).ToArray();
+        swarm.RunUntil(() => swarm.AllDone(survivors), Hour);
+        Assert.Equal(swarm.FinalHashOf(survivors[0]), swarm.FinalHashOf(survivors[1]));
+        Assert.Equal(swarm.State.FinalModel, swarm.FinalHashOf(survivors[0]));
+    }
+
+    [Fact]
     public void A_leader_whose_publication_failed_tries_again_when_the_order_comes_back_to_it()
     {
         var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 2, SyncFrequency: 2));

@@ -26,6 +26,37 @@ public sealed class TrainingContractTests
         Do(new RegisterNode("c", id, model ?? Model, parameters ?? Params, canLead), id).EnsureAccepted();
 
     [Fact]
+    public void A_merged_model_lost_with_its_leader_is_merged_again_after_the_leader_timeout_unless_someone_holds_it()
+    {
+        Register("a");
+        Register("b");
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
+        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b").EnsureAccepted();
+        string leader = State.Round.CurrentLeader!, other = leader == "a" ? "b" : "a";
+        var leaderModel = leader == "a" ? H1 : H2;
+        Do(new PublishMerge("c", leader, 0, leaderModel, []), leader).EnsureAccepted();
+
+        Assert.Equal("too-early", Do(new ReportLostMerge("c", other, 0, leaderModel), other, seconds: 10).Code);
+        Assert.Equal("own-merge", Do(new ReportLostMerge("c", leader, 0, leaderModel), leader, seconds: 700).Code);
+        Assert.Equal("not-latest", Do(new ReportLostMerge("c", other, 0, H3), other, seconds: 700).Code);
+
+        var reopened = Do(new ReportLostMerge("c", other, 0, leaderModel), other, seconds: 700);
+        Assert.True(reopened.Accepted, reopened.Reason);
+        Assert.Empty(State.History);
+        Assert.Equal(RoundPhase.Merging, State.Round.Phase);
+        Assert.Equal(other, State.Round.CurrentLeader);
+        Assert.Contains(reopened.Events, e => e.Text.Contains($"was lost with its leader '{leader}'", StringComparison.Ordinal));
+
+        var otherModel = other == "a" ? H1 : H2;
+        Do(new PublishMerge("c", other, 0, otherModel, []), other, seconds: 701).EnsureAccepted();
+        // The first leader comes back and builds on the new merge: nobody may report that one lost any more.
+        Do(new CheckIn("c", leader, 1, otherModel, H3, 1), leader, seconds: 702).EnsureAccepted();
+        var held = Do(new ReportLostMerge("c", leader, 0, otherModel), leader, seconds: 1400);
+        Assert.Equal("held", held.Code);
+        Assert.Contains($"node '{leader}' has loaded the merged model of round 0", held.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_node_whose_model_differs_in_shape_is_refused_with_the_tensor_named()
     {
         Register("a");

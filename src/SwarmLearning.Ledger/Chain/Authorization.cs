@@ -40,6 +40,7 @@ public static class Authorization
         RegisterNode t => t.NodeId,
         CheckIn t => t.NodeId,
         PublishMerge t => t.NodeId,
+        ReportLostMerge t => t.NodeId,
         ReportProgress t => t.NodeId,
         FinishTraining t => t.NodeId,
         LeaveContract t => t.NodeId,

@@ -114,6 +114,45 @@ public static partial class TrainingContract
         return AfterMerge(state with { History = state.History.Add(merged) }, events);
     }
 
+    /// <summary>
+    /// The merged model of the latest round is lost if its leader went away before anyone loaded it: nobody can serve it,
+    /// and every node would wait for it forever. On a participant's report, a leader timeout after the merge, and if no
+    /// other node shows it holds the model (a check-in, late model or progress report built on it), the round goes back
+    /// to merging with the same contributions, led by the next node in its leader order.
+    /// </summary>
+    private static ContractState ReopenLostMerge(ContractState state, ReportLostMerge lost, NodeRecord node, TxContext context, List<ContractEvent> events)
+    {
+        var merged = state.LatestMerged;
+        if (state.Status == ContractStatus.Completed || merged is null || merged.Round != lost.Round || merged.Hash != lost.MergedHash)
+        {
+            throw Reject("not-latest", $"model {Short(lost.MergedHash)} of round {lost.Round} is not the latest merged model of an active contract; nothing to reopen");
+        }
+        if (merged.Leader == node.NodeId || merged.Leader.Length == 0)
+        {
+            throw Reject("own-merge", $"node '{node.NodeId}' cannot report round {lost.Round} lost: it {(merged.Leader.Length == 0 ? "merged nothing" : "merged it itself")}");
+        }
+        if (context.BlockTime < merged.At + state.Timings.LeaderTimeout)
+        {
+            throw Reject("too-early", $"round {lost.Round} was merged at {merged.At:HH:mm:ss}; it can be reported lost only after the leader timeout ({state.Timings.LeaderTimeout.TotalSeconds:0.###} s)");
+        }
+        string? holder = state.Round.CheckIns.Select(c => c.NodeId)
+            .Concat(state.LatePool.Values.Where(l => l.TargetRound > lost.Round).Select(l => l.NodeId))
+            .Concat(state.Nodes.Values.Where(n => n.Progress?.Round >= lost.Round).Select(n => n.NodeId))
+            .FirstOrDefault(id => id != merged.Leader);
+        if (holder is not null)
+        {
+            throw Reject("held", $"node '{holder}' has loaded the merged model of round {lost.Round}; fetch it from '{holder}'");
+        }
+        var onTime = merged.Contributions.Where(c => c.Staleness == 0).ToList();
+        var order = LeaderOrder(state.Name, lost.Round, onTime.Where(c => state.Nodes[c.NodeId].CanLead).Select(c => c.NodeId));
+        int next = order.ToList().IndexOf(merged.Leader) + 1;
+        var reopened = new RoundState(lost.Round, RoundPhase.Merging,
+            [.. onTime.Select(c => new CheckInRecord(c.NodeId, c.ModelHash, c.WeightMicros, true, merged.At))], merged.At,
+            merged.Contributions, [.. order], next, context.BlockTime);
+        Say(events, state, "merge-lost", $"the merged model {Short(merged.Hash)} of round {lost.Round} was lost with its leader '{merged.Leader}' (reported by '{node.NodeId}'); '{reopened.CurrentLeader}' merges the round again");
+        return state with { History = state.History.RemoveAt(state.History.Count - 1), Round = reopened };
+    }
+
     private static ContractState AfterMerge(ContractState state, List<ContractEvent> events)
     {
         var latest = state.LatestMerged!;

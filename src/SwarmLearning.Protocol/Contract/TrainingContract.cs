@@ -39,6 +39,7 @@ public static partial class TrainingContract
         CheckIn checkIn => ApplyCheckIn(state, checkIn, Sender(state, checkIn.NodeId, context), context, events),
         PublishMerge publish => Publish(state, publish, Sender(state, publish.NodeId, context), context, events),
         ReportProgress report => Report(state, report, Sender(state, report.NodeId, context)),
+        ReportLostMerge lost => ReopenLostMerge(state, lost, Sender(state, lost.NodeId, context), context, events),
         FinishTraining finish => Finish(state, Sender(state, finish.NodeId, context), events),
         LeaveContract leave => Leave(state, Sender(state, leave.NodeId, context), "left", events),
         RemoveNode remove => Leave(state, Operator(state, remove.NodeId, context), "was removed by an operator", events),

@@ -16,6 +16,7 @@ namespace SwarmLearning.Protocol.Contract;
 [JsonDerivedType(typeof(RemoveNode), "remove")]
 [JsonDerivedType(typeof(ResetContract), "reset")]
 [JsonDerivedType(typeof(Tick), "tick")]
+[JsonDerivedType(typeof(ReportLostMerge), "lost-merge")]
 public abstract record ContractTx(string Contract);
 
 /// <summary>Creates a contract with its parameters and timings (an operator's act; a first registration also creates one).</summary>
@@ -55,3 +56,9 @@ public sealed record Tick(string Contract) : ContractTx(Contract);
 
 /// <summary>Who sent a transaction and the block time it is applied at.</summary>
 public sealed record TxContext(string Sender, bool IsOperator, DateTimeOffset BlockTime);
+
+/// <summary>
+/// A node could not fetch the latest merged model from any node for a leader timeout: its leader is gone and nobody else
+/// loaded it. Unless someone shows it holds the model, the round is merged again by the next leader.
+/// </summary>
+public sealed record ReportLostMerge(string Contract, string NodeId, long Round, ContentHash MergedHash) : ContractTx(Contract);

@@ -39,4 +39,7 @@ internal static partial class Log
 
     [LoggerMessage(12, LogLevel.Information, "{Node}: finished its epochs; staying in the swarm as '{Policy}' until every node is done")]
     public static partial void Finished(ILogger logger, string node, string policy);
+
+    [LoggerMessage(13, LogLevel.Warning, "{Node}: merged model {Model} of round {Round} was lost with its leader; the round is merged again")]
+    public static partial void MergeReopened(ILogger logger, string node, string model, long round);
 }

@@ -8,13 +8,20 @@ public sealed partial class SwarmNode
 {
     /// <summary>
     /// Gets a merged model into the local store (from its leader first, then from any other node, since every node that
-    /// loaded it serves it too), loads it and makes it this node's base.
+    /// loaded it serves it too), loads it and makes it this node's base. If no node can serve it for a leader timeout,
+    /// reports it lost (the contract then has the round merged again); returns null once the contract no longer names it.
     /// </summary>
-    private async Task<ModelState> AdoptAsync(MergedRound merged, CancellationToken cancellationToken)
+    private async Task<ModelState?> AdoptAsync(MergedRound merged, CancellationToken cancellationToken)
     {
+        DateTimeOffset? failingSince = null, reportedAt = null;
         while (!store.Contains(merged.Hash))
         {
             var state = await RequireContractAsync(cancellationToken);
+            if (state.MergedOf(merged.Round)?.Hash != merged.Hash)
+            {
+                Log.MergeReopened(_logger, options.NodeId, merged.Hash.Short, merged.Round);
+                return null;
+            }
             var sources = state.Nodes.Values
                 .Where(n => n.NodeId != options.NodeId && n.Status != NodeStatus.Left)
                 .OrderBy(n => n.NodeId == merged.Leader ? 0 : 1)
@@ -36,6 +43,14 @@ public sealed partial class SwarmNode
             if (!store.Contains(merged.Hash))
             {
                 Log.FetchFailed(_logger, options.NodeId, merged.Hash.Short, reason);
+                var now = time.GetUtcNow();
+                failingSince ??= now;
+                if (now - failingSince >= state.Timings.LeaderTimeout && (reportedAt is null || now - reportedAt >= state.Timings.LeaderTimeout))
+                {
+                    reportedAt = now;
+                    await SubmitAsync(new ReportLostMerge(options.Contract, options.NodeId, merged.Round, merged.Hash), cancellationToken);
+                    continue;
+                }
                 await Task.Delay(options.RetryDelay, time, cancellationToken);
             }
         }

@@ -129,7 +129,11 @@ public sealed partial class SwarmNode(
                     what = late.Accepted ? "offered its model late, then loading the latest" : $"its late model was refused ({late.Code}); loading the latest";
                 }
                 Log.Behind(_logger, options.NodeId, _base?.Round ?? -1, latest.Round, what);
-                return new SyncOutcome(await AdoptAsync(latest, cancellationToken), latest.Round, false);
+                if (await AdoptAsync(latest, cancellationToken) is { } caughtUp)
+                {
+                    return new SyncOutcome(caughtUp, latest.Round, false);
+                }
+                continue; // that merge was lost and is being redone: look again
             }
             var outcome = await ledger.SubmitAsync(
                 new CheckIn(options.Contract, options.NodeId, round, latest?.Hash ?? ContentHash.None, model, weight), cancellationToken);
@@ -142,12 +146,15 @@ public sealed partial class SwarmNode(
                 throw new SwarmException($"node '{options.NodeId}' could not check in: {outcome.Reason}");
             }
             Log.CheckedIn(_logger, options.NodeId, model.Short, round);
-            var merged = await WaitForMergeAsync(round, cancellationToken);
-            if (merged is null)
+            // A merged model lost with its leader is merged again (AdoptAsync returns null): wait for the new one.
+            for (var merged = await WaitForMergeAsync(round, cancellationToken); merged is not null; merged = await WaitForMergeAsync(round, cancellationToken))
             {
-                continue; // completed without merging this round
+                if (await AdoptAsync(merged, cancellationToken) is { } adopted)
+                {
+                    return new SyncOutcome(adopted, merged.Round, false);
+                }
             }
-            return new SyncOutcome(await AdoptAsync(merged, cancellationToken), merged.Round, false);
+            // completed without merging this round: look again
         }
     }
 
@@ -164,7 +171,7 @@ public sealed partial class SwarmNode(
     private async Task<SyncOutcome> TrainingOverAsync(ContractState state, CancellationToken cancellationToken)
     {
         var final = state.History.Last(m => m.Hash == state.FinalModel);
-        var model = await AdoptAsync(final, cancellationToken);
+        var model = await AdoptAsync(final, cancellationToken) ?? throw new SwarmException($"the final model {final.Hash.Short} is no longer on the ledger");
         Log.TrainingOver(_logger, options.NodeId, final.Hash.Short);
         return new SyncOutcome(model, final.Round, true);
     }
