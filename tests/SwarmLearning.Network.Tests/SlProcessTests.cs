@@ -106,6 +106,31 @@ public sealed partial class SlProcessTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_merged_model_lost_with_its_leader_before_anyone_fetched_it_is_merged_again()
+    {
+        const string Contract = "e2e-lost";
+        // Every fetch waits 3 s, so the others have not fetched the merged model yet when its leader is killed.
+        var slow = new Dictionary<string, string> { ["SWARM_FAULT_FETCH_DELAY"] = "3s" };
+        string Program(string ml, int seed) => $"{ml} --seed {seed} --contract {Contract} --min-peers 2 --epochs 2 --batches 10 --sync 5";
+        var nodes = new Dictionary<string, SwarmProcess>
+        {
+            ["d1"] = await StartSl("d1", Program(CSharpProgram, 1), environment: slow),
+            ["d2"] = await StartSl("d2", Program(CSharpProgram, 2), environment: slow),
+            ["d3"] = await StartSl("d3", Program(PythonProgram, 3), environment: slow),
+        };
+        var published = nodes.Select(async n => (n.Key, (await n.Value.WaitForAsync(@"published merged model \w+ of round ([1-9]\d*)", TimeSpan.FromSeconds(120))).Groups[1].Value)).ToList();
+        var (leader, round) = await await Task.WhenAny(published);
+        nodes[leader].Kill();
+
+        var survivors = nodes.Where(n => n.Key != leader).Select(n => n.Value).ToList();
+        await Task.WhenAll(survivors.Select(s => s.WaitForAsync($@"merged model \w+ of round {round} was lost with its leader", TimeSpan.FromSeconds(60))));
+        var finals = await Task.WhenAll(survivors.Select(s => s.WaitForAsync(@"\[ml\] final model (\w+)", TimeSpan.FromSeconds(180))));
+        Assert.Equal(finals[0].Groups[1].Value, finals[1].Groups[1].Value);
+        var contract = await ContractAsync(nodes.Keys.First(k => k != leader), Contract);
+        Assert.NotEqual(leader, contract.History.Single(m => m.Round == long.Parse(round)).Leader);
+    }
+
+    [Fact]
     public async Task With_min_peers_3_training_pauses_while_a_node_is_down_and_a_node_with_another_model_is_refused()
     {
         const string Contract = "e2e-pause";
