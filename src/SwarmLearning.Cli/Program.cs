@@ -19,7 +19,9 @@ foreach (var command in SwarmLearning.Cli.Operations.OperationsCommands.Create()
 {
     root.Subcommands.Add(command);
 }
-return await root.Parse(args).InvokeAsync();
+// Ctrl-C and SIGTERM cancel the command, which then stops what it started (swarm up stops every component; a node
+// returns its licence seat): give it up to a minute before the process is ended regardless.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
 
 static Command DemoCommand()
 {

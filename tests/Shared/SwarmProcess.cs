@@ -142,6 +142,19 @@ internal sealed class SwarmProcess : IAsyncDisposable
             : throw new TimeoutException($"'{pattern}' did not appear ({(first == exited ? "the process exited" : "timed out")}); output:\n{Output}");
     }
 
+    /// <summary>Ctrl-C (SIGINT); returns the exit code once the process has ended.</summary>
+    public async Task<int> InterruptAsync(TimeSpan timeout)
+    {
+        using (var kill = Process.Start(new ProcessStartInfo("kill", $"-INT {_process.Id}") { UseShellExecute = false })!)
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var limit = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(limit.Token);
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
     /// <summary>kill -9.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 

@@ -33,10 +33,27 @@ public sealed class UpTests : IDisposable
         Assert.True(File.Exists(Path.Combine(_home, "logs", "node1.log")));
 
         // Nothing left running: no process mentions this swarm's folder.
+        Assert.Empty(StillRunning());
+    }
+
+    [Fact]
+    public async Task Ctrl_c_during_training_stops_every_component()
+    {
+        await using var up = SwarmProcess.Start("up", "--epochs", "5", "--images-per-node", "3000", "--home", _home);
+        await up.WaitForAsync("training: ", TimeSpan.FromMinutes(4));
+        await up.WaitForAsync("merged by node", TimeSpan.FromMinutes(2));
+
+        Assert.Equal(130, await up.InterruptAsync(TimeSpan.FromMinutes(1)));
+        Assert.Empty(StillRunning());
+        Assert.True(File.Exists(Path.Combine(_home, "logs", "sn1.log")), "the logs stay");
+    }
+
+    private List<string> StillRunning()
+    {
         using var pgrep = Process.Start(new ProcessStartInfo("pgrep", $"-f {_home}") { RedirectStandardOutput = true })!;
-        string left = await pgrep.StandardOutput.ReadToEndAsync();
-        await pgrep.WaitForExitAsync();
-        Assert.True(string.IsNullOrWhiteSpace(left), $"still running: {left}");
+        string left = pgrep.StandardOutput.ReadToEnd();
+        pgrep.WaitForExit();
+        return [.. left.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
 
     public void Dispose()
