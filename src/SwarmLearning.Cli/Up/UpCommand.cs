@@ -28,7 +28,7 @@ internal static class UpCommand
             }
             TorchSharp.Data.Partitioner.CheckSpecification(parse.GetValue(partition)!);
             var options = new UpOptions(count, parse.GetValue(epochs), parse.GetValue(images), parse.GetValue(test), parse.GetValue(sync), parse.GetValue(partition)!,
-                Path.GetFullPath(parse.GetValue(home) ?? SwarmHome.Of("up")), Keep: false);
+                Path.GetFullPath(parse.GetValue(home) ?? SwarmHome.Of("up")));
             return await new UpRunner(options, AnsiConsole.Console).RunAsync(cancellationToken);
         }));
         return command;
