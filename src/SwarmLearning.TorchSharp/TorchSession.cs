@@ -22,6 +22,7 @@ public sealed class TorchSession : IMlSession, IDisposable
     private readonly int _batchSize;
     private int[] _order;
     private int _cursor;
+    private Tensor[]? _anchor;
 
     /// <summary>Creates the network <paramref name="modelName"/> (seeded) over the node's <paramref name="data"/>.</summary>
     /// <param name="modelName">mlp, cnn or lstm.</param>
@@ -69,6 +70,7 @@ public sealed class TorchSession : IMlSession, IDisposable
         _optimizer.zero_grad();
         var loss = functional.cross_entropy(_model.call(_images.index_select(0, index)), _labels.index_select(0, index));
         loss.backward();
+        PullTowardAnchor();
         double rate = _recipe.RateAt(_step++);
         foreach (var group in _optimizer.ParamGroups)
         {
@@ -85,11 +87,45 @@ public sealed class TorchSession : IMlSession, IDisposable
     public void LoadParameters(ModelState model)
     {
         StateDict.Load(_model, model);
+        if (_recipe.Proximal > 0)
+        {
+            KeepAnchor();
+        }
         if (_recipe.ResetOnLoad)
         {
             _optimizer.Dispose();
             _optimizer = _recipe.Create(_model.parameters());
         }
+    }
+
+    /// <summary>FedProx: adds mu * (w - w_merged) to every gradient, the gradient of (mu / 2) * |w - w_merged|^2.</summary>
+    private void PullTowardAnchor()
+    {
+        if (_anchor is null)
+        {
+            return;
+        }
+        using var noGrad = no_grad();
+        int i = 0;
+        foreach (var parameter in _model.parameters())
+        {
+            parameter.grad?.add_(parameter - _anchor[i], alpha: _recipe.Proximal);
+            i++;
+        }
+    }
+
+    /// <summary>Copies the parameters just loaded: the point the proximal term pulls toward until the next merge.</summary>
+    private void KeepAnchor()
+    {
+        if (_anchor is not null)
+        {
+            foreach (var tensor in _anchor)
+            {
+                tensor.Dispose();
+            }
+        }
+        using var noGrad = no_grad();
+        _anchor = _model.parameters().Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
     }
 
     /// <inheritdoc />
@@ -139,5 +175,9 @@ public sealed class TorchSession : IMlSession, IDisposable
         _labels.Dispose();
         _validationImages.Dispose();
         _validationLabels.Dispose();
+        foreach (var tensor in _anchor ?? [])
+        {
+            tensor.Dispose();
+        }
     }
 }

@@ -15,8 +15,11 @@ namespace SwarmLearning.TorchSharp;
 /// <param name="TotalSteps">Steps the run will take; needed by the cosine schedule.</param>
 /// <param name="Momentum">SGD's momentum.</param>
 /// <param name="ResetOnLoad">Start the optimizer afresh whenever merged parameters are loaded.</param>
+/// <param name="Proximal">FedProx's mu: each step is also pulled toward the last merged parameters by
+/// mu * (w - w_merged), which bounds how far a node's local steps drift toward its own classes. 0 turns it off.</param>
 public sealed record TrainingRecipe(
-    string Optimizer = "adam", double LearningRate = 1e-3, string Schedule = "constant", long TotalSteps = 0, double Momentum = 0.9, bool ResetOnLoad = false)
+    string Optimizer = "adam", double LearningRate = 1e-3, string Schedule = "constant", long TotalSteps = 0, double Momentum = 0.9, bool ResetOnLoad = false,
+    double Proximal = 0)
 {
     /// <summary>The accepted optimizer names.</summary>
     public const string OptimizerHelp = "adam, sgd";
@@ -38,6 +41,10 @@ public sealed record TrainingRecipe(
         if (!(LearningRate > 0) || Momentum is < 0 or >= 1)
         {
             throw new SwarmException($"the learning rate must be positive and the momentum in [0, 1) (got {LearningRate} and {Momentum})");
+        }
+        if (!(Proximal >= 0))
+        {
+            throw new SwarmException($"the proximal term's mu must be 0 (off) or positive (got {Proximal}); FedProx uses 0.001 to 0.1");
         }
     }
 

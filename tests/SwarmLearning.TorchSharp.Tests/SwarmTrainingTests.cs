@@ -38,6 +38,29 @@ public sealed class SwarmTrainingTests
     }
 
     [Fact]
+    public void The_proximal_term_keeps_local_steps_near_the_last_merged_model()
+    {
+        var (train, test) = (s_data.Value.Train.Take(640), s_data.Value.Test.Take(64));
+        double Drift(double mu)
+        {
+            var recipe = new TrainingRecipe("sgd", 0.01, Momentum: 0, Proximal: mu);
+            using var session = new TorchSession("mlp", train, test, seed: 3, recipe: recipe);
+            var merged = session.GetParameters();
+            session.LoadParameters(merged);
+            for (int b = 0; b < 10; b++)
+            {
+                session.TrainBatchAsync(default).GetAwaiter().GetResult();
+            }
+            var after = session.GetParameters();
+            return merged.Tensors.Zip(after.Tensors).Sum(p => p.First.AsSpan<float>().ToArray().Zip(p.Second.AsSpan<float>().ToArray()).Sum(x => (double)(x.First - x.Second) * (x.First - x.Second)));
+        }
+
+        double free = Drift(0), pulled = Drift(50);
+        Assert.True(pulled < 0.5 * free, $"drift with mu 50: {pulled:G3}, without: {free:G3}");
+        Assert.Throws<SwarmException>(() => new TrainingRecipe(Proximal: -1).Validate());
+    }
+
+    [Fact]
     public async Task A_swarm_of_three_beats_its_nodes_alone_on_a_label_skewed_split()
     {
         var (train, test) = (s_data.Value.Train.Take(4500), s_data.Value.Test.Take(2000));

@@ -27,6 +27,7 @@ internal sealed record SimulateOptions
     public TrainEndPolicy TrainEnd { get; init; } = TrainEndPolicy.Snapshot;
     public bool EqualSteps { get; init; } = true;
     public bool ResetOptimizer { get; init; }
+    public double Proximal { get; init; }
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
     public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
 
@@ -35,7 +36,7 @@ internal sealed record SimulateOptions
 
     /// <summary>The optimizer settings for a run of <paramref name="totalSteps"/> batches.</summary>
     public TrainingRecipe Recipe(long totalSteps, bool swarmNode = false) =>
-        new(Optimizer, LearningRate, Schedule, totalSteps, ResetOnLoad: swarmNode && ResetOptimizer);
+        new(Optimizer, LearningRate, Schedule, totalSteps, ResetOnLoad: swarmNode && ResetOptimizer, Proximal: swarmNode ? Proximal : 0);
 
     /// <summary>Throws a <see cref="SwarmException"/> saying what to change when the options cannot work.</summary>
     public void Validate()
