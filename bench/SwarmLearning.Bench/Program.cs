@@ -11,4 +11,9 @@ if (args is ["syncround", ..])
     await SwarmLearning.Bench.SyncRoundHarness.RunAsync(quick ? [3] : [3, 6], quick ? [1_000_000] : [1_000_000, 10_000_000, 50_000_000]);
     return;
 }
+if (args is ["compression", ..])
+{
+    SwarmLearning.Bench.CompressionHarness.Run();
+    return;
+}
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new SwarmLearning.Bench.ShortRunConfig());

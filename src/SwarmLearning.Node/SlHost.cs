@@ -56,7 +56,7 @@ public sealed partial class SlHost : IAsyncDisposable
 
         var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
         var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, cancellationToken);
-        IParameterTransport transport = new HttpsParameterTransport(store, options.Identity);
+        IParameterTransport transport = new HttpsParameterTransport(store, options.Identity, options.CompressFetches);
         if (options.FaultFetchDelay is { } delay)
         {
             LogFault(logger, SlowTransport.Variable, delay);

@@ -30,6 +30,9 @@ public sealed record SlOptions
     /// <summary>The file server port (0: any free port).</summary>
     public int FilePort { get; init; } = DefaultFilePort;
 
+    /// <summary>Ask peers for zstd-compressed parameter files (docs/sl-node.md).</summary>
+    public bool CompressFetches { get; init; }
+
     /// <summary>The user's ML program, run with `sh -c`; null to wait for a program started by other means.</summary>
     public string? MlCommand { get; init; }
 

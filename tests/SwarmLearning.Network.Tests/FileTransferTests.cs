@@ -50,6 +50,38 @@ public sealed class FileTransferTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Compressed_fetches_arrive_whole_and_resume_uncompressed()
+    {
+        var model = new ModelState([Tensor.FromFloats("w", [1_000_000], Enumerable.Range(0, 1_000_000).Select(i => (float)(i % 16) / 8).ToArray())]);
+        var hash = await _serverStore.PutAsync(model, CancellationToken.None);
+        byte[] bytes = File.ReadAllBytes(_serverStore.PathOf(hash));
+
+        // On the wire: zstd when asked for, and a good deal smaller for these repetitive weights.
+        var client = Svid("sl/b");
+        using (var http = new HttpClient(MutualTls.Handler(client, PeerPolicy.Under(client, SwarmIdentities.SwarmLearning))))
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"{_address}/v1/files/{hash.Hex}");
+            request.Headers.AcceptEncoding.ParseAdd("zstd");
+            using var response = await http.SendAsync(request);
+            Assert.Equal(["zstd"], response.Content.Headers.ContentEncoding);
+            byte[] wire = await response.Content.ReadAsByteArrayAsync();
+            Assert.True(wire.Length < bytes.Length / 4, $"{wire.Length} compressed bytes for {bytes.Length}");
+            using var decompressor = new ZstdSharp.Decompressor();
+            Assert.Equal(bytes, decompressor.Unwrap(wire).ToArray());
+        }
+
+        using var transport = new HttpsParameterTransport(_clientStore, client, compress: true);
+        await transport.FetchAsync(hash, "a", _address, CancellationToken.None);
+        Assert.Equal(hash, ContentHash.OfFile(_clientStore.PathOf(hash)));
+
+        // A cut compressed download leaves decompressed bytes behind: the rest comes as a plain range.
+        File.Delete(_clientStore.PathOf(hash));
+        File.WriteAllBytes(_clientStore.PathOf(hash) + ".part", bytes[..1_500_000]);
+        await transport.FetchAsync(hash, "a", _address, CancellationToken.None);
+        Assert.Equal(hash, ContentHash.OfFile(_clientStore.PathOf(hash)));
+    }
+
+    [Fact]
     public async Task A_file_whose_bytes_do_not_match_its_hash_is_refused()
     {
         var hash = await _serverStore.PutAsync(Model(1000), CancellationToken.None);

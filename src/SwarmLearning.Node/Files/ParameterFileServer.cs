@@ -13,6 +13,8 @@ namespace SwarmLearning.Node.Files;
 /// <summary>
 /// An SL node's file server (default port 30305): its parameter files by SHA-256, over mutual TLS, to SL nodes of the
 /// same swarm only. Files are streamed from disk (never buffered whole) and range requests resume cut downloads.
+/// A whole-file request that accepts the <c>zstd</c> content coding (RFC 8878) gets the file compressed on the fly;
+/// ranges are always served as they are on disk, so a resumed download continues the decompressed bytes.
 /// </summary>
 public sealed class ParameterFileServer : IAsyncDisposable
 {
@@ -39,14 +41,24 @@ public sealed class ParameterFileServer : IAsyncDisposable
             listen.UseHttps(https => https.UseSvid(identity, peers));
         }));
         var app = builder.Build();
-        app.MapGet("/v1/files/{hash}", (string hash) =>
-            ContentHash.TryParse(hash, out var content) && store.Contains(content)
-                ? Results.File(store.PathOf(content), "application/octet-stream", enableRangeProcessing: true)
-                : Results.Problem($"no parameter file {hash} here", statusCode: StatusCodes.Status404NotFound));
+        app.MapGet("/v1/files/{hash}", (string hash, HttpRequest request) =>
+        {
+            if (!ContentHash.TryParse(hash, out var content) || !store.Contains(content))
+            {
+                return Results.Problem($"no parameter file {hash} here", statusCode: StatusCodes.Status404NotFound);
+            }
+            return WantsZstd(request)
+                ? new ZstdFileResult(store.PathOf(content))
+                : Results.File(store.PathOf(content), "application/octet-stream", enableRangeProcessing: true);
+        });
         await app.StartAsync(cancellationToken);
         int bound = new Uri(app.Urls.First()).Port;
         return new ParameterFileServer(app, bound);
     }
+
+    private static bool WantsZstd(HttpRequest request) =>
+        !request.Headers.ContainsKey("Range") &&
+        request.Headers.AcceptEncoding.Any(value => value is not null && value.Split(',').Any(coding => coding.Trim().StartsWith(ZstdFileResult.Coding, StringComparison.OrdinalIgnoreCase)));
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
