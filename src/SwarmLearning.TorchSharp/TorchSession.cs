@@ -23,6 +23,7 @@ public sealed class TorchSession : IMlSession, IDisposable
     private int[] _order;
     private int _cursor;
     private Tensor[]? _anchor;
+    private readonly ControlVariates? _variates;
 
     /// <summary>Creates the network <paramref name="modelName"/> (seeded) over the node's <paramref name="data"/>.</summary>
     /// <param name="modelName">mlp, cnn or lstm.</param>
@@ -38,6 +39,7 @@ public sealed class TorchSession : IMlSession, IDisposable
         _recipe = recipe ?? new TrainingRecipe();
         _recipe.Validate();
         _optimizer = _recipe.Create(_model.parameters());
+        _variates = _recipe.ControlVariates ? new ControlVariates(_model) : null;
         _images = ToImages(data);
         _labels = torch.tensor(data.Labels.Select(l => (long)l).ToArray());
         _validationImages = ToImages(validation);
@@ -71,6 +73,7 @@ public sealed class TorchSession : IMlSession, IDisposable
         var loss = functional.cross_entropy(_model.call(_images.index_select(0, index)), _labels.index_select(0, index));
         loss.backward();
         PullTowardAnchor();
+        _variates?.Correct();
         double rate = _recipe.RateAt(_step++);
         foreach (var group in _optimizer.ParamGroups)
         {
@@ -81,12 +84,12 @@ public sealed class TorchSession : IMlSession, IDisposable
     }
 
     /// <inheritdoc />
-    public ModelState GetParameters() => StateDict.From(_model);
+    public ModelState GetParameters() => _variates is null ? StateDict.From(_model) : _variates.Attach(StateDict.From(_model));
 
     /// <inheritdoc />
     public void LoadParameters(ModelState model)
     {
-        StateDict.Load(_model, model);
+        StateDict.Load(_model, _variates is null ? model : _variates.Detach(model));
         if (_recipe.Proximal > 0)
         {
             KeepAnchor();
@@ -171,6 +174,7 @@ public sealed class TorchSession : IMlSession, IDisposable
     {
         _model.Dispose();
         _optimizer.Dispose();
+        _variates?.Dispose();
         _images.Dispose();
         _labels.Dispose();
         _validationImages.Dispose();

@@ -17,9 +17,11 @@ namespace SwarmLearning.TorchSharp;
 /// <param name="ResetOnLoad">Start the optimizer afresh whenever merged parameters are loaded.</param>
 /// <param name="Proximal">FedProx's mu: each step is also pulled toward the last merged parameters by
 /// mu * (w - w_merged), which bounds how far a node's local steps drift toward its own classes. 0 turns it off.</param>
+/// <param name="ControlVariates">SCAFFOLD: correct each gradient by the swarm's average gradient minus this node's
+/// (<see cref="TorchSharp.ControlVariates"/>); the parameter files then carry the variates too.</param>
 public sealed record TrainingRecipe(
     string Optimizer = "adam", double LearningRate = 1e-3, string Schedule = "constant", long TotalSteps = 0, double Momentum = 0.9, bool ResetOnLoad = false,
-    double Proximal = 0)
+    double Proximal = 0, bool ControlVariates = false)
 {
     /// <summary>The accepted optimizer names.</summary>
     public const string OptimizerHelp = "adam, sgd";

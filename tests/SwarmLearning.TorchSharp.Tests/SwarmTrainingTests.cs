@@ -61,6 +61,46 @@ public sealed class SwarmTrainingTests
     }
 
     [Fact]
+    public void Control_variates_travel_in_the_parameter_file_and_correct_the_gradients_by_the_swarm_s_average()
+    {
+        var (train, test) = (s_data.Value.Train.Take(640), s_data.Value.Test.Take(64));
+        var recipe = new TrainingRecipe("sgd", 0.05, Momentum: 0);
+        using var plain = new TorchSession("mlp", train, test, seed: 4, recipe: recipe);
+        using var scaffold = new TorchSession("mlp", train, test, seed: 4, recipe: recipe with { ControlVariates = true });
+        void Train(TorchSession session, int batches)
+        {
+            torch.manual_seed(batches); // dropout draws from torch's global generator: the same draws for both sessions
+            for (int b = 0; b < batches; b++)
+            {
+                session.TrainBatchAsync(default).GetAwaiter().GetResult();
+            }
+        }
+        float[] Weights(TorchSession session) => session.GetParameters()["fc1.weight"].AsSpan<float>().ToArray();
+
+        Train(plain, 5);
+        Train(scaffold, 5);
+        var shared = scaffold.GetParameters();
+        var own = shared["scaffold.c.fc1.weight"].AsSpan<float>().ToArray();
+        Assert.Contains(own, v => v != 0); // this node's average gradient over its 5 steps
+        Assert.Equal(plain.GetParameters().Tensors.Count * 2, shared.Tensors.Count);
+
+        // The swarm's c equal to this node's: no correction, the same steps as without variates.
+        scaffold.LoadParameters(shared);
+        Train(plain, 5);
+        Train(scaffold, 5);
+        Assert.Equal(Weights(plain), Weights(scaffold), (a, b) => Math.Abs(a - b) < 1e-5);
+
+        // Another c: every step is shifted by lr * (c_i - c).
+        var shifted = new Core.Model.ModelState([.. scaffold.GetParameters().Tensors.Select(t => t.Name.StartsWith("scaffold.c.", StringComparison.Ordinal)
+            ? Core.Model.Tensor.FromFloats(t.Name, t.Shape, t.AsSpan<float>().ToArray().Select(v => v + 1f).ToArray()) : t)]);
+        var before = Weights(scaffold);
+        scaffold.LoadParameters(shifted);
+        Train(scaffold, 1);
+        var after = Weights(scaffold);
+        Assert.All(before.Zip(after), p => Assert.True(p.Second < p.First - 0.04f, $"{p.First} -> {p.Second}"));
+    }
+
+    [Fact]
     public async Task A_swarm_of_three_beats_its_nodes_alone_on_a_label_skewed_split()
     {
         var (train, test) = (s_data.Value.Train.Take(4500), s_data.Value.Test.Take(2000));

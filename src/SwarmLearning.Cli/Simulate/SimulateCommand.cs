@@ -33,11 +33,12 @@ internal static class SimulateCommand
         var ownEpochs = new Option<bool>("--own-epochs") { Description = "each node's epoch is a pass over its own data (HPE's callback semantics) rather than the average share's number of batches" };
         var resetOptimizer = new Option<bool>("--reset-optimizer") { Description = "start each node's Adam afresh after every merge" };
         var proximal = new Option<double>("--prox") { Description = "FedProx's mu: pull each node's local steps toward the last merged model (0: off; try 0.01)" };
+        var scaffold = new Option<bool>("--scaffold") { Description = "SCAFFOLD: correct each node's gradients by the swarm's average gradient minus its own (control variates carried in the parameter files)" };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, dataDir, output,
+            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, dataDir, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -49,7 +50,7 @@ internal static class SimulateCommand
                 SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
                 Optimizer = parse.GetValue(optimizer)!.Trim().ToLowerInvariant(), Schedule = parse.GetValue(schedule)!.Trim().ToLowerInvariant(),
                 TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
-                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal),
+                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold),
                 DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
             };
             var display = new DemoDisplay(AnsiConsole.Console);
