@@ -24,6 +24,7 @@ public sealed class TorchSession : IMlSession, IDisposable
     private int _cursor;
     private Tensor[]? _anchor;
     private readonly ControlVariates? _variates;
+    private readonly Tensor? _logPrior;
 
     /// <summary>Creates the network <paramref name="modelName"/> (seeded) over the node's <paramref name="data"/>.</summary>
     /// <param name="modelName">mlp, cnn or lstm.</param>
@@ -42,6 +43,7 @@ public sealed class TorchSession : IMlSession, IDisposable
         _variates = _recipe.ControlVariates ? new ControlVariates(_model) : null;
         _images = ToImages(data);
         _labels = torch.tensor(data.Labels.Select(l => (long)l).ToArray());
+        _logPrior = _recipe.LogitAdjust ? LogPrior(data.Labels) : null;
         _validationImages = ToImages(validation);
         _validationLabels = torch.tensor(validation.Labels.Select(l => (long)l).ToArray());
         _random = new Random(seed);
@@ -70,7 +72,8 @@ public sealed class TorchSession : IMlSession, IDisposable
         _cursor += count;
         _model.train();
         _optimizer.zero_grad();
-        var loss = functional.cross_entropy(_model.call(_images.index_select(0, index)), _labels.index_select(0, index));
+        var logits = _model.call(_images.index_select(0, index));
+        var loss = functional.cross_entropy(_logPrior is null ? logits : logits + _logPrior, _labels.index_select(0, index));
         loss.backward();
         PullTowardAnchor();
         _variates?.Correct();
@@ -99,6 +102,17 @@ public sealed class TorchSession : IMlSession, IDisposable
             _optimizer.Dispose();
             _optimizer = _recipe.Create(_model.parameters());
         }
+    }
+
+    /// <summary>log of the node's label frequencies, smoothed by one image per class so no class is impossible.</summary>
+    private static Tensor LogPrior(byte[] labels)
+    {
+        var counts = new double[10];
+        foreach (byte label in labels)
+        {
+            counts[label]++;
+        }
+        return torch.tensor(counts.Select(c => (float)Math.Log((c + 1) / (labels.Length + counts.Length))).ToArray()).DetachFromDisposeScope();
     }
 
     /// <summary>FedProx: adds mu * (w - w_merged) to every gradient, the gradient of (mu / 2) * |w - w_merged|^2.</summary>
@@ -175,6 +189,7 @@ public sealed class TorchSession : IMlSession, IDisposable
         _model.Dispose();
         _optimizer.Dispose();
         _variates?.Dispose();
+        _logPrior?.Dispose();
         _images.Dispose();
         _labels.Dispose();
         _validationImages.Dispose();

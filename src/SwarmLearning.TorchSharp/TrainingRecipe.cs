@@ -19,9 +19,12 @@ namespace SwarmLearning.TorchSharp;
 /// mu * (w - w_merged), which bounds how far a node's local steps drift toward its own classes. 0 turns it off.</param>
 /// <param name="ControlVariates">SCAFFOLD: correct each gradient by the swarm's average gradient minus this node's
 /// (<see cref="TorchSharp.ControlVariates"/>); the parameter files then carry the variates too.</param>
+/// <param name="LogitAdjust">Balanced softmax on the node: train on logits + log(the node's label frequencies), so
+/// the network learns p(x|y)-shaped scores free of the node's own class imbalance, which is what the swarm's model
+/// wants when the nodes' label mixes differ (label skew). Evaluation uses the plain logits.</param>
 public sealed record TrainingRecipe(
     string Optimizer = "adam", double LearningRate = 1e-3, string Schedule = "constant", long TotalSteps = 0, double Momentum = 0.9, bool ResetOnLoad = false,
-    double Proximal = 0, bool ControlVariates = false)
+    double Proximal = 0, bool ControlVariates = false, bool LogitAdjust = false)
 {
     /// <summary>The accepted optimizer names.</summary>
     public const string OptimizerHelp = "adam, sgd";

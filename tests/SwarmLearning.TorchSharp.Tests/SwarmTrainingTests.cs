@@ -101,6 +101,38 @@ public sealed class SwarmTrainingTests
     }
 
     [Fact]
+    public void With_logit_adjustment_a_node_holding_one_class_does_not_learn_that_everything_is_that_class()
+    {
+        var train = s_data.Value.Train;
+        var tops = train.Select([.. Enumerable.Range(0, train.Count).Where(i => train.Labels[i] == 0).Take(640)]);
+        var others = s_data.Value.Test.Select([.. Enumerable.Range(0, 2000).Where(i => s_data.Value.Test.Labels[i] != 0)]);
+        double ProbabilityOfTops(bool adjust)
+        {
+            using var session = new TorchSession("mlp", tops, others.Take(64), seed: 5, recipe: new TrainingRecipe("sgd", 0.05, LogitAdjust: adjust));
+            for (int b = 0; b < 20; b++)
+            {
+                session.TrainBatchAsync(default).GetAwaiter().GetResult();
+            }
+            return MeanProbabilityOfTops(session, others);
+        }
+
+        // The other classes' images: plain training makes 'T-shirt/top' near certain for them; the adjusted loss is
+        // already small for a node that holds only tops, so it barely moves the network's (plain) scores.
+        double plain = ProbabilityOfTops(false), adjusted = ProbabilityOfTops(true);
+        Assert.True(plain > 0.9, $"plain training: p(top) = {plain:P0} for other classes' images");
+        Assert.True(adjusted < 0.5, $"with logit adjustment: p(top) = {adjusted:P0}");
+    }
+
+    private static double MeanProbabilityOfTops(TorchSession session, ImageSet images)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        session.Model.eval();
+        var probabilities = torch.nn.functional.softmax(session.Model.call(torch.tensor(images.Pixels, [images.Count, 1, 28, 28])), 1);
+        return probabilities.select(1, 0).mean().item<float>();
+    }
+
+    [Fact]
     public async Task A_swarm_of_three_beats_its_nodes_alone_on_a_label_skewed_split()
     {
         var (train, test) = (s_data.Value.Train.Take(4500), s_data.Value.Test.Take(2000));

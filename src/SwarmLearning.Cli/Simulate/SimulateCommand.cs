@@ -34,11 +34,12 @@ internal static class SimulateCommand
         var resetOptimizer = new Option<bool>("--reset-optimizer") { Description = "start each node's Adam afresh after every merge" };
         var proximal = new Option<double>("--prox") { Description = "FedProx's mu: pull each node's local steps toward the last merged model (0: off; try 0.01)" };
         var scaffold = new Option<bool>("--scaffold") { Description = "SCAFFOLD: correct each node's gradients by the swarm's average gradient minus its own (control variates carried in the parameter files)" };
+        var logitAdjust = new Option<bool>("--logit-adjust") { Description = "balanced softmax on the nodes: train on logits + log(own label frequencies), against label skew" };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, dataDir, output,
+            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dataDir, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -50,7 +51,7 @@ internal static class SimulateCommand
                 SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
                 Optimizer = parse.GetValue(optimizer)!.Trim().ToLowerInvariant(), Schedule = parse.GetValue(schedule)!.Trim().ToLowerInvariant(),
                 TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
-                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold),
+                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold), LogitAdjust = parse.GetValue(logitAdjust),
                 DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
             };
             var display = new DemoDisplay(AnsiConsole.Console);

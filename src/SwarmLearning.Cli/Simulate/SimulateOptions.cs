@@ -29,6 +29,7 @@ internal sealed record SimulateOptions
     public bool ResetOptimizer { get; init; }
     public double Proximal { get; init; }
     public bool ControlVariates { get; init; }
+    public bool LogitAdjust { get; init; }
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
     public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
 
@@ -37,7 +38,7 @@ internal sealed record SimulateOptions
 
     /// <summary>The optimizer settings for a run of <paramref name="totalSteps"/> batches.</summary>
     public TrainingRecipe Recipe(long totalSteps, bool swarmNode = false) =>
-        new(Optimizer, LearningRate, Schedule, totalSteps, ResetOnLoad: swarmNode && ResetOptimizer, Proximal: swarmNode ? Proximal : 0, ControlVariates: swarmNode && ControlVariates);
+        new(Optimizer, LearningRate, Schedule, totalSteps, ResetOnLoad: swarmNode && ResetOptimizer, Proximal: swarmNode ? Proximal : 0, ControlVariates: swarmNode && ControlVariates, LogitAdjust: swarmNode && LogitAdjust);
 
     /// <summary>Throws a <see cref="SwarmException"/> saying what to change when the options cannot work.</summary>
     public void Validate()
