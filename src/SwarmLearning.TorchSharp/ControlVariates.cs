@@ -9,12 +9,12 @@ namespace SwarmLearning.TorchSharp;
 /// SCAFFOLD's control variates (Karimireddy et al., 2020) against client drift under label skew: each local gradient
 /// is corrected by <c>c - c_i</c>, where <c>c_i</c> is this node's average gradient over its last round and <c>c</c>
 /// the swarm's. No new protocol: <c>c_i</c> travels in the node's parameter file as extra tensors named
-/// <c>scaffold.c.PARAMETER</c>, so the merge's weighted mean of them is <c>c</c>, and every node reads it back from
-/// the merged model.
+/// <c>swarm.mean-only.scaffold.c.PARAMETER</c>, so the merge's weighted mean of them is <c>c</c> (server momentum
+/// leaves mean-only tensors alone), and every node reads it back from the merged model.
 /// </summary>
 internal sealed class ControlVariates : IDisposable
 {
-    public const string Prefix = "scaffold.c.";
+    public const string Prefix = Core.Merging.ServerMomentum.MeanOnlyPrefix + "scaffold.c.";
     private readonly (string Name, TorchTensor Parameter)[] _parameters;
     private readonly TorchTensor[] _own, _swarm, _sum;
     private int _steps;

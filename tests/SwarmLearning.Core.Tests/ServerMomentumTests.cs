@@ -6,7 +6,8 @@ namespace SwarmLearning.Core.Tests;
 public class ServerMomentumTests
 {
     private static ModelState Model(params float[] values) =>
-        new([Tensor.FromFloats("w", [values.Length], values), Tensor.FromInt64("steps", [1], [7])]);
+        new([Tensor.FromFloats("w", [values.Length], values), Tensor.FromInt64("steps", [1], [7]),
+            Tensor.FromFloats(ServerMomentum.MeanOnlyPrefix + "c", [values.Length], values)]);
 
     [Fact]
     public void Fedavgm_adds_beta_times_the_last_merged_update_to_the_mean()
@@ -17,6 +18,7 @@ public class ServerMomentumTests
         // mean (2, 4) + 0.5 * ((10, 10) - (6, 14)) = (4, 2); integer buffers keep the mean's value.
         Assert.Equal([4f, 2f], merged["w"].AsSpan<float>().ToArray());
         Assert.Equal(7L, merged["steps"].AsSpan<long>()[0]);
+        Assert.Equal([2f, 4f], merged[ServerMomentum.MeanOnlyPrefix + "c"].AsSpan<float>().ToArray());
         Assert.Equal("fedavgm:0.5", method.Name);
         Assert.Throws<MergeException>(() => MergeMethods.Parse("fedavgm:1.5"));
     }

@@ -80,7 +80,7 @@ public sealed class SwarmTrainingTests
         Train(plain, 5);
         Train(scaffold, 5);
         var shared = scaffold.GetParameters();
-        var own = shared["scaffold.c.fc1.weight"].AsSpan<float>().ToArray();
+        var own = shared[ControlVariates.Prefix + "fc1.weight"].AsSpan<float>().ToArray();
         Assert.Contains(own, v => v != 0); // this node's average gradient over its 5 steps
         Assert.Equal(plain.GetParameters().Tensors.Count * 2, shared.Tensors.Count);
 
@@ -91,7 +91,7 @@ public sealed class SwarmTrainingTests
         Assert.Equal(Weights(plain), Weights(scaffold), (a, b) => Math.Abs(a - b) < 1e-5);
 
         // Another c: every step is shifted by lr * (c_i - c).
-        var shifted = new Core.Model.ModelState([.. scaffold.GetParameters().Tensors.Select(t => t.Name.StartsWith("scaffold.c.", StringComparison.Ordinal)
+        var shifted = new Core.Model.ModelState([.. scaffold.GetParameters().Tensors.Select(t => t.Name.StartsWith(ControlVariates.Prefix, StringComparison.Ordinal)
             ? Core.Model.Tensor.FromFloats(t.Name, t.Shape, t.AsSpan<float>().ToArray().Select(v => v + 1f).ToArray()) : t)]);
         var before = Weights(scaffold);
         scaffold.LoadParameters(shifted);

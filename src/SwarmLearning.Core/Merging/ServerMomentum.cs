@@ -14,6 +14,12 @@ namespace SwarmLearning.Core.Merging;
 /// <param name="Beta">The momentum, in [0, 1).</param>
 public sealed record ServerMomentum(double Beta) : IMergeMethod
 {
+    /// <summary>
+    /// Tensors named with this prefix are state the ML program shares that is not a weight (SCAFFOLD's control
+    /// variates): they get the mean alone, since momentum on them would replay last round's change.
+    /// </summary>
+    public const string MeanOnlyPrefix = "swarm.mean-only.";
+
     private readonly WeightedMean _mean = new();
 
     /// <inheritdoc />
@@ -22,15 +28,15 @@ public sealed record ServerMomentum(double Beta) : IMergeMethod
     /// <inheritdoc />
     public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null) => _mean.Merge(contributions, reuse);
 
-    /// <summary>Adds <c>beta * (previous - beforePrevious)</c> to every float32 tensor of <paramref name="merged"/>, in place.</summary>
+    /// <summary>Adds <c>beta * (previous - beforePrevious)</c> to every float32 tensor (but mean-only ones) of <paramref name="merged"/>, in place.</summary>
     public void ApplyMomentum(ModelState merged, ModelState previous, ModelState beforePrevious)
     {
         float beta = (float)Beta;
         foreach (var tensor in merged.Tensors)
         {
-            if (tensor.Spec.DType != DType.F32)
+            if (tensor.Spec.DType != DType.F32 || tensor.Name.StartsWith(MeanOnlyPrefix, StringComparison.Ordinal))
             {
-                continue; // counters and integer buffers keep the mean's value
+                continue; // counters, integer buffers and mean-only state keep the mean's value
             }
             var target = MemoryMarshal.Cast<byte, float>(tensor.Data.AsSpan());
             var last = MemoryMarshal.Cast<byte, float>(previous[tensor.Spec.Name].Data.AsSpan());
