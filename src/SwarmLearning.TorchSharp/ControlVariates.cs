@@ -47,6 +47,7 @@ internal sealed class ControlVariates : IDisposable
     /// <summary>The state to share: the network's plus this node's c_i, renewed from the gradients since the last call.</summary>
     public ModelState Attach(ModelState network)
     {
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         if (_steps > 0)
         {

@@ -141,6 +141,7 @@ public sealed class TorchSession : IMlSession, IDisposable
                 tensor.Dispose();
             }
         }
+        using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         _anchor = _model.parameters().Select(p => p.detach().clone().DetachFromDisposeScope()).ToArray();
     }
