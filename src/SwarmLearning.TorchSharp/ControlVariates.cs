@@ -2,6 +2,7 @@ using SwarmLearning.Core.Model;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchTensor = TorchSharp.torch.Tensor;
+using DType = SwarmLearning.Core.Model.DType;
 
 namespace SwarmLearning.TorchSharp;
 
@@ -71,6 +72,10 @@ internal sealed class ControlVariates : IDisposable
         {
             if (merged.TryGet(Prefix + _parameters[i].Name, out var c))
             {
+                if (c.DType != DType.F32 || c.ElementCount != _swarm[i].NumberOfElements)
+                {
+                    throw new Core.SwarmException($"the merged model's control variate '{c.Name}' has {c.ElementCount} {c.DType} values but this network needs {_swarm[i].NumberOfElements} F32: were all nodes started with the same model and --scaffold?");
+                }
                 _swarm[i].bytes = c.Data;
             }
         }
