@@ -133,6 +133,22 @@ public sealed class SafetensorsTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir, "*.partial", SearchOption.AllDirectories));
     }
 
+    [Fact]
+    public void Saving_by_hash_names_the_file_by_its_bytes_and_keeps_an_existing_one()
+    {
+        var model = TestModels.Random(3);
+        var hash = SafetensorsWriter.SaveByHash(model, _dir, h => h.Hex + ".safetensors");
+        string path = Path.Combine(_dir, hash.Hex + ".safetensors");
+        Assert.Equal(SafetensorsWriter.Hash(model), hash);
+        Assert.Equal(hash, ContentHash.OfFile(path));
+        var written = File.GetLastWriteTimeUtc(path);
+        File.SetLastWriteTimeUtc(path, written.AddHours(-1));
+
+        Assert.Equal(hash, SafetensorsWriter.SaveByHash(model, _dir, h => h.Hex + ".safetensors"));
+        Assert.Equal(written.AddHours(-1), File.GetLastWriteTimeUtc(path)); // not rewritten
+        Assert.Single(Directory.GetFiles(_dir)); // and no temporary file left
+    }
+
     private static byte[] Build(string header, byte[] data, ulong? declaredHeaderLength = null)
     {
         byte[] json = Encoding.UTF8.GetBytes(header);

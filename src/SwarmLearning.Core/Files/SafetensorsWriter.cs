@@ -31,19 +31,54 @@ public static class SafetensorsWriter
     public static ContentHash Save(ModelState model, string path)
     {
         string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
+        var (temporary, hash) = WriteTemporary(model, Path.GetDirectoryName(full)!, Path.GetFileName(full));
+        Publish(temporary, full);
+        return hash;
+    }
+
+    /// <summary>
+    /// Saves the model in <paramref name="directory"/> under the name <paramref name="nameOf"/> gives its content hash,
+    /// atomically, hashing while writing (one pass over the bytes); when that file exists already it is kept.
+    /// </summary>
+    public static ContentHash SaveByHash(ModelState model, string directory, Func<ContentHash, string> nameOf)
+    {
+        string full = Path.GetFullPath(directory);
+        var (temporary, hash) = WriteTemporary(model, full, "by-hash");
+        string target = Path.Combine(full, nameOf(hash));
+        if (File.Exists(target))
+        {
+            File.Delete(temporary); // same hash, same bytes
+        }
+        else
+        {
+            Publish(temporary, target);
+        }
+        return hash;
+    }
+
+    private static (string Temporary, ContentHash Hash) WriteTemporary(ModelState model, string directory, string name)
+    {
         Directory.CreateDirectory(directory);
-        string temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.partial");
+        string temporary = Path.Combine(directory, $".{name}.{Guid.NewGuid():N}.partial");
         try
         {
-            ContentHash hash;
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                hash = Write(model, file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-            return hash;
+            using var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
+            var hash = Write(model, file);
+            file.Flush(flushToDisk: true);
+            return (temporary, hash);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    private static void Publish(string temporary, string path)
+    {
+        try
+        {
+            File.Move(temporary, path, overwrite: true);
         }
         catch
         {

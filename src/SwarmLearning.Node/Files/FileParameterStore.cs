@@ -24,19 +24,8 @@ public sealed class FileParameterStore : IParameterStore
     public string PathOf(ContentHash hash) => Path.Combine(Directory, hash.Hex + ".safetensors");
 
     /// <inheritdoc />
-    public Task<ContentHash> PutAsync(ModelState model, CancellationToken cancellationToken)
-    {
-        var hash = SafetensorsWriter.Hash(model);
-        if (!Contains(hash))
-        {
-            var saved = SafetensorsWriter.Save(model, PathOf(hash));
-            if (saved != hash)
-            {
-                throw new Core.SwarmException($"the model's bytes changed while it was being stored ({hash.Short} then {saved.Short})");
-            }
-        }
-        return Task.FromResult(hash);
-    }
+    public Task<ContentHash> PutAsync(ModelState model, CancellationToken cancellationToken) =>
+        Task.FromResult(SafetensorsWriter.SaveByHash(model, Directory, hash => Path.GetFileName(PathOf(hash))));
 
     /// <inheritdoc />
     public Task<ModelState> GetAsync(ContentHash hash, CancellationToken cancellationToken) =>

@@ -30,11 +30,12 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
             throw new PeerUnavailableException($"node '{peerNodeId}' registered no file server address");
         }
         string partial = store.PathOf(hash) + ".part";
+        ContentHash received;
         for (int attempt = 1; ; attempt++)
         {
             try
             {
-                await DownloadAsync(new Uri($"{peerAddress.TrimEnd('/')}/v1/files/{hash.Hex}"), partial, cancellationToken);
+                received = await DownloadAsync(new Uri($"{peerAddress.TrimEnd('/')}/v1/files/{hash.Hex}"), partial, cancellationToken);
                 break;
             }
             catch (Exception e) when (IsTransient(e) && attempt < 3)
@@ -46,7 +47,6 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
                 throw new PeerUnavailableException($"could not fetch {hash.Short} from node '{peerNodeId}' at {peerAddress}: {e.Message}");
             }
         }
-        var received = ContentHash.OfFile(partial);
         if (received != hash)
         {
             File.Delete(partial);
@@ -58,7 +58,8 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
     /// <summary>A cut connection, or a compressed stream that broke off: the next attempt resumes uncompressed.</summary>
     private static bool IsTransient(Exception e) => e is HttpRequestException or IOException or ZstdSharp.ZstdException;
 
-    private async Task DownloadAsync(Uri url, string partial, CancellationToken cancellationToken)
+    /// <summary>Downloads into the partial file (resuming it) and returns the SHA-256 of the whole file, hashed as it is written.</summary>
+    private async Task<ContentHash> DownloadAsync(Uri url, string partial, CancellationToken cancellationToken)
     {
         long have = File.Exists(partial) ? new FileInfo(partial).Length : 0;
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
@@ -73,7 +74,7 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
-            return; // everything had arrived already
+            return ContentHash.OfFile(partial); // everything had arrived already
         }
         if (response.StatusCode == HttpStatusCode.NotFound)
         {
@@ -81,12 +82,19 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
         }
         response.EnsureSuccessStatusCode();
         bool resumed = response.StatusCode == HttpStatusCode.PartialContent;
-        await using var file = new FileStream(partial, resumed ? FileMode.Append : FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        await using var file = new FileStream(partial, resumed ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+        await using var hashing = new HashingStream(file);
+        if (resumed)
+        {
+            await hashing.HashExistingAsync(file, cancellationToken); // reads to the end, where the rest is appended
+        }
         await using var received = await response.Content.ReadAsStreamAsync(cancellationToken);
         await using var body = response.Content.Headers.ContentEncoding.Contains(ZstdFileResult.Coding)
             ? new ZstdSharp.DecompressionStream(received, 1 << 20)
             : received;
-        await body.CopyToAsync(file, 1 << 20, cancellationToken);
+        await body.CopyToAsync(hashing, 1 << 20, cancellationToken);
+        await hashing.FlushAsync(cancellationToken);
+        return hashing.Finish();
     }
 
     /// <inheritdoc />
