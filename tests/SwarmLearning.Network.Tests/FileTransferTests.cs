@@ -68,6 +68,12 @@ public sealed class FileTransferTests : IAsyncLifetime
             Assert.True(wire.Length < bytes.Length / 4, $"{wire.Length} compressed bytes for {bytes.Length}");
             using var decompressor = new ZstdSharp.Decompressor();
             Assert.Equal(bytes, decompressor.Unwrap(wire).ToArray());
+
+            using var refusing = new HttpRequestMessage(HttpMethod.Get, $"{_address}/v1/files/{hash.Hex}");
+            refusing.Headers.AcceptEncoding.ParseAdd("gzip, zstd;q=0");
+            using var plain = await http.SendAsync(refusing);
+            Assert.Empty(plain.Content.Headers.ContentEncoding);
+            Assert.Equal(bytes, await plain.Content.ReadAsByteArrayAsync());
         }
 
         using var transport = new HttpsParameterTransport(_clientStore, client, compress: true);

@@ -58,7 +58,8 @@ public sealed class ParameterFileServer : IAsyncDisposable
 
     private static bool WantsZstd(HttpRequest request) =>
         !request.Headers.ContainsKey("Range") &&
-        request.Headers.AcceptEncoding.Any(value => value is not null && value.Split(',').Any(coding => coding.Trim().StartsWith(ZstdFileResult.Coding, StringComparison.OrdinalIgnoreCase)));
+        request.GetTypedHeaders().AcceptEncoding.Any(coding =>
+            coding.Value.Equals(ZstdFileResult.Coding, StringComparison.OrdinalIgnoreCase) && (coding.Quality ?? 1) > 0); // "zstd;q=0" is a no
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
