@@ -107,7 +107,7 @@ public sealed class TorchSession : IMlSession, IDisposable
     /// <summary>log of the node's label frequencies, smoothed by one image per class so no class is impossible.</summary>
     private static Tensor LogPrior(byte[] labels)
     {
-        var counts = new double[10];
+        var counts = new double[FashionMnist.ClassNames.Count];
         foreach (byte label in labels)
         {
             counts[label]++;

@@ -74,6 +74,12 @@ public sealed class FileTransferTests : IAsyncLifetime
             using var plain = await http.SendAsync(refusing);
             Assert.Empty(plain.Content.Headers.ContentEncoding);
             Assert.Equal(bytes, await plain.Content.ReadAsByteArrayAsync());
+
+            using var garbled = new HttpRequestMessage(HttpMethod.Get, $"{_address}/v1/files/{hash.Hex}");
+            garbled.Headers.TryAddWithoutValidation("Accept-Encoding", "zstd;q=high;;, ,=");
+            using var fallback = await http.SendAsync(garbled);
+            Assert.Equal(System.Net.HttpStatusCode.OK, fallback.StatusCode);
+            Assert.Equal(bytes, await fallback.Content.ReadAsByteArrayAsync());
         }
 
         using var transport = new HttpsParameterTransport(_clientStore, client, compress: true);

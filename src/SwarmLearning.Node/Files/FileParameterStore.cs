@@ -21,11 +21,13 @@ public sealed class FileParameterStore : IParameterStore
     public string Directory { get; }
 
     /// <summary>Where the file for <paramref name="hash"/> is (or would be).</summary>
-    public string PathOf(ContentHash hash) => Path.Combine(Directory, hash.Hex + ".safetensors");
+    public string PathOf(ContentHash hash) => Path.Combine(Directory, NameOf(hash));
 
     /// <inheritdoc />
     public Task<ContentHash> PutAsync(ModelState model, CancellationToken cancellationToken) =>
-        Task.FromResult(SafetensorsWriter.SaveByHash(model, Directory, hash => Path.GetFileName(PathOf(hash))));
+        Task.FromResult(SafetensorsWriter.SaveByHash(model, Directory, NameOf));
+
+    private static string NameOf(ContentHash hash) => hash.Hex + ".safetensors";
 
     /// <inheritdoc />
     public Task<ModelState> GetAsync(ContentHash hash, CancellationToken cancellationToken) =>
