@@ -161,6 +161,19 @@ public sealed partial class SnHost : IAsyncDisposable
         using var forward = new HttpRequestMessage(HttpMethod.Post, new Uri(api + context.Request.Path)) { Content = JsonContent.Create(body, body.GetType(), options: LedgerJson.Options) };
         forward.Headers.Add(CallerHeader, Caller(context).ToString());
         using var response = await _peers.SendAsync(forward, context.RequestAborted);
+        if (response.IsSuccessStatusCode)
+        {
+            // The leader answers once the block is applied there; the caller's next read comes here, so apply it here
+            // too first (without this, an SL node registered through this SN was told at once it was not registered).
+            try
+            {
+                await Ledger.ReadBarrierAsync(context.RequestAborted);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The write stands; a read may lag until the next block arrives, as it would have without the barrier.
+            }
+        }
         return Results.Content(await response.Content.ReadAsStringAsync(context.RequestAborted), "application/json", statusCode: (int)response.StatusCode);
     }
 

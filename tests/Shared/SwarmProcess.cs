@@ -100,7 +100,15 @@ internal sealed class SwarmProcess : IAsyncDisposable
     {
         await using var swarm = Start(arguments);
         using var timeout = new CancellationTokenSource(limit);
-        await swarm._process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await swarm._process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped when disposed; the output says how far it got.
+            throw new TimeoutException($"`swarm {string.Join(' ', arguments)}` did not finish within {limit}; its output so far:\n{swarm.Output}");
+        }
         swarm._process.WaitForExit(); // drains the asynchronous output readers
         return (swarm._process.ExitCode, swarm.Output);
     }

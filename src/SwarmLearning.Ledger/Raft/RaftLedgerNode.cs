@@ -154,6 +154,9 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
         return waiter.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>Waits until this SN has applied every block the leader had committed when called (read-your-writes here).</summary>
+    public Task ReadBarrierAsync(CancellationToken cancellationToken) => _cluster.ApplyReadBarrierAsync(cancellationToken).AsTask();
+
     /// <summary>Signs <paramref name="action"/> as this SN with its next nonce (e.g. registering an SL node's ledger key).</summary>
     public SignedTransaction SignAsSelf(LedgerAction action)
     {
