@@ -7,7 +7,18 @@ public sealed record JoinRequest(string RaftEndPoint, string ApiUrl, string Ledg
 public sealed record KeyRequest(string PublicKey);
 
 /// <summary>An SN's health and view of the ledger.</summary>
-public sealed record SnHealth(string Id, long Height, string? HeadHash, bool IsLeader, string? LeaderApi, int Sns, int Contracts);
+/// <param name="Id">This SN's SPIFFE ID.</param>
+/// <param name="Height">The last applied block.</param>
+/// <param name="HeadHash">Its hash.</param>
+/// <param name="IsLeader">Whether this SN leads.</param>
+/// <param name="LeaderApi">The leader's API URL, if known.</param>
+/// <param name="Sns">SNs in the directory on the chain.</param>
+/// <param name="Contracts">Training contracts.</param>
+/// <param name="Status">ok, or degraded when a background loop stopped (named in <paramref name="Stopped"/>).</param>
+/// <param name="Stopped">Background loops that stopped, with why.</param>
+/// <param name="Archive">Null when the block archive is complete, otherwise what is being fetched.</param>
+public sealed record SnHealth(string Id, long Height, string? HeadHash, bool IsLeader, string? LeaderApi, int Sns, int Contracts,
+    string Status = "ok", IReadOnlyList<string>? Stopped = null, string? Archive = null);
 
 /// <summary>A contract in a listing.</summary>
 public sealed record ContractSummary(string Name, string Status, long Version, long Round, int Nodes, int Merges);

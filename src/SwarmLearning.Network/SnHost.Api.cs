@@ -21,12 +21,21 @@ public sealed partial class SnHost
         app.MapOpenApi("/v1/openapi.json");
         app.MapGet("/v1/health", () => Json(Health(options)));
 
-        app.MapPost("/v1/alive", (HttpContext context, AliveRequest request) =>
+        app.MapPost("/v1/alive", async (HttpContext context) =>
         {
-            var caller = Caller(context);
-            if (!caller.IsUnder(SwarmIdentities.SwarmLearning) || caller.Segments[^1] != request.NodeId)
+            var (request, error) = await RequestInput.ReadAsync<AliveRequest>(context, TransactionCheck.StrictJson);
+            if (request is null)
             {
-                return Results.Problem($"{caller} may not report liveness for '{request.NodeId}'", statusCode: StatusCodes.Status403Forbidden);
+                return error!;
+            }
+            var caller = Caller(context);
+            if (SwarmIdentities.SlNodeName(caller) is not { } node || node != request.NodeId)
+            {
+                return Results.Problem($"{caller} may not report liveness for '{request.NodeId}' (only spiffe://{caller.TrustDomain}/sl/{request.NodeId} may)", statusCode: StatusCodes.Status403Forbidden);
+            }
+            if (Ledger.State?.Registry.Contracts.GetValueOrDefault(request.Contract) is not { } contract || !contract.Nodes.ContainsKey(node))
+            {
+                return Results.Problem($"'{node}' is not registered in a contract named '{request.Contract}'", statusCode: StatusCodes.Status404NotFound);
             }
             _alive[(request.Contract, request.NodeId)] = DateTimeOffset.UtcNow;
             return Results.NoContent();
@@ -45,16 +54,33 @@ public sealed partial class SnHost
                 _alive.TryGetValue((name, n.NodeId), out var seen) ? seen : null)).ToList());
         });
 
-        app.MapPost("/v1/sn/join", async (HttpContext context, JoinRequest request) =>
+        app.MapPost("/v1/sn/join", async (HttpContext context) =>
         {
+            var (request, error) = await RequestInput.ReadAsync<JoinRequest>(context, TransactionCheck.StrictJson);
+            if (request is null)
+            {
+                return error!;
+            }
             var caller = Caller(context);
-            if (!caller.IsUnder(SwarmIdentities.SwarmNetwork))
+            if (SwarmIdentities.SnName(caller) is null)
             {
                 return Results.Problem($"{caller} may not join as an SN", statusCode: StatusCodes.Status403Forbidden);
             }
             if (!IPEndPoint.TryParse(request.RaftEndPoint, out var raftEndPoint))
             {
                 return Results.Problem($"'{request.RaftEndPoint}' is not an IP address and port (e.g. 10.0.0.5:30303)", statusCode: StatusCodes.Status400BadRequest);
+            }
+            if (TransactionCheck.KeyProblem(request.LedgerKey) is { } keyProblem)
+            {
+                return RequestInput.Bad($"ledgerKey: {keyProblem}");
+            }
+            if (!IsHttpsUrl(request.ApiUrl) || (request.FileUrl is not null && !IsHttpsUrl(request.FileUrl)))
+            {
+                return RequestInput.Bad("apiUrl and fileUrl must be https URLs");
+            }
+            if (Ledger.State?.Keys.GetValueOrDefault(caller.ToString()) is { } known && known != request.LedgerKey)
+            {
+                return RequestInput.Refused("key-exists", $"{caller} is already on the chain with another ledger key; an SN's key never changes: give a new SN a new name", StatusCodes.Status409Conflict);
             }
             return await OnLeader(context, request, async () =>
             {
@@ -70,20 +96,61 @@ public sealed partial class SnHost
             });
         });
 
-        app.MapPost("/v1/keys", async (HttpContext context, KeyRequest request) =>
+        app.MapPost("/v1/keys", async (HttpContext context) =>
         {
             var caller = Caller(context);
+            if (_refusals.Exhausted(caller.ToString()))
+            {
+                return RefusalLimiter.TooMany(caller.ToString());
+            }
+            var (request, error) = await RequestInput.ReadAsync<KeyRequest>(context, TransactionCheck.StrictJson);
+            if (request is null)
+            {
+                return Refuse(caller, error!);
+            }
+            if (TransactionCheck.KeyProblem(request.PublicKey) is { } problem)
+            {
+                return Refuse(caller, RequestInput.Bad($"publicKey: {problem}"));
+            }
+            if (SwarmIdentities.SnName(caller) is not null)
+            {
+                return Refuse(caller, RequestInput.Refused("not-allowed", $"{caller} is an SN: an SN's ledger key is registered once, when it joins, and never through this endpoint", StatusCodes.Status403Forbidden));
+            }
+            if (Ledger.State?.Keys.GetValueOrDefault(caller.ToString()) is { } known)
+            {
+                // Already there: answered without writing anything. Another key is refused: keys change only by rotation.
+                return known == request.PublicKey
+                    ? Json(new TxResult("", true, "already-registered", null, []))
+                    : Refuse(caller, RequestInput.Refused("key-exists", $"{caller} already has another ledger key on the chain; it changes only by a rotate-key transaction signed with the old key, or by an operator with a reason", StatusCodes.Status409Conflict));
+            }
             return await OnLeader(context, request, async () =>
                 Json(await Ledger.SubmitAsync(Ledger.SignAsSelf(new RegisterKey(caller.ToString(), request.PublicKey)), context.RequestAborted)));
         });
 
-        app.MapPost("/v1/transactions", async (HttpContext context, SignedTransaction transaction) =>
+        app.MapPost("/v1/transactions", async (HttpContext context) =>
         {
             var caller = Caller(context);
+            if (_refusals.Exhausted(caller.ToString()))
+            {
+                return RefusalLimiter.TooMany(caller.ToString());
+            }
+            var (transaction, error) = await RequestInput.ReadAsync<SignedTransaction>(context, TransactionCheck.StrictJson);
+            if (transaction is null)
+            {
+                return Refuse(caller, error!);
+            }
+            if (TransactionCheck.Problem(transaction) is { } problem)
+            {
+                return Refuse(caller, RequestInput.Bad(problem));
+            }
             if (transaction.Body.Sender != caller.ToString())
             {
-                return Results.Problem($"the transaction's sender {transaction.Body.Sender} is not the caller {caller}: a node submits its own transactions",
-                    statusCode: StatusCodes.Status403Forbidden);
+                return Refuse(caller, Results.Problem($"the transaction's sender {transaction.Body.Sender} is not the caller {caller}: a node submits its own transactions",
+                    statusCode: StatusCodes.Status403Forbidden));
+            }
+            if (Admission(transaction) is { } refused)
+            {
+                return Refuse(caller, refused);
             }
             return await OnLeader(context, transaction, async () => Json(await Ledger.SubmitAsync(transaction, context.RequestAborted)));
         });
@@ -117,8 +184,55 @@ public sealed partial class SnHost
         app.MapGet("/v1/nodes", () => Json(Nodes()));
     }
 
-    private SnHealth Health(SnOptions options) => new(options.Identity.Id.ToString(), Ledger.State?.Height ?? -1, Ledger.State?.HeadHash,
-        Ledger.IsLeader, Ledger.LeaderApiUrl, Ledger.State?.SnDirectory.Count ?? 0, Ledger.State?.Registry.Contracts.Count ?? 0);
+    private SnHealth Health(SnOptions options)
+    {
+        List<string> stopped = [.. Ledger.StoppedLoops];
+        if (_backfill.IsCompleted && !_stop.IsCancellationRequested && _backfill != Task.CompletedTask)
+        {
+            stopped.Add($"archive backfill: {_backfill.Exception?.InnerException?.Message ?? "ended"}");
+        }
+        return new(options.Identity.Id.ToString(), Ledger.State?.Height ?? -1, Ledger.State?.HeadHash,
+            Ledger.IsLeader, Ledger.LeaderApiUrl, Ledger.State?.SnDirectory.Count ?? 0, Ledger.State?.Registry.Contracts.Count ?? 0,
+            stopped.Count == 0 ? "ok" : "degraded", stopped, Ledger.Gap is { } gap ? $"blocks {gap.From} to {gap.To} are being fetched from other SNs" : null);
+    }
+
+    /// <summary>
+    /// What the chain would refuse without a trace of it (no key, a bad signature, a spent nonce) is refused here
+    /// instead, before anything is written: only transactions signed by a key on the chain reach a block.
+    /// </summary>
+    private IResult? Admission(SignedTransaction transaction)
+    {
+        var body = transaction.Body;
+        var state = Ledger.State;
+        if (state is null)
+        {
+            return Results.Problem("this SN has no chain yet; retry in a few seconds", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        if (body.ChainId != state.ChainId)
+        {
+            return RequestInput.Refused("wrong-chain", $"the transaction is for chain '{body.ChainId}', this is '{state.ChainId}'", StatusCodes.Status400BadRequest);
+        }
+        if (state.Keys.GetValueOrDefault(body.Sender) is not { } key)
+        {
+            return RequestInput.Refused("unknown-sender", $"{body.Sender} has no ledger key on the chain; register it first (POST /v1/keys)", StatusCodes.Status403Forbidden);
+        }
+        if (!transaction.IsSignedBy(key))
+        {
+            return RequestInput.Refused("bad-signature", $"the signature does not match {body.Sender}'s ledger key", StatusCodes.Status403Forbidden);
+        }
+        long last = state.Nonces.GetValueOrDefault(body.Sender);
+        return body.Nonce <= last
+            ? RequestInput.Refused("replayed", $"nonce {body.Nonce} of {body.Sender} is not above its last ({last}): a replay or a duplicate", StatusCodes.Status409Conflict)
+            : null;
+    }
+
+    private IResult Refuse(SpiffeId caller, IResult refusal)
+    {
+        _refusals.Count(caller.ToString());
+        return refusal;
+    }
+
+    private static bool IsHttpsUrl(string? value) => Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps;
 
     private List<object> Nodes()
     {

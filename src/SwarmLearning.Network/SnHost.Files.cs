@@ -2,29 +2,40 @@ using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity.Spiffe;
 using SwarmLearning.Ledger.Chain;
 
 namespace SwarmLearning.Network;
 
 /// <summary>
-/// The SN file server (port 30305): the block archive for SNs that catch up and for auditors, and the trust bundle.
-/// An SN that joined from a snapshot fills the start of its own archive from another SN's file server, checking the
-/// fetched blocks back from the hash its first block links to.
+/// The SN file server (default port 30306, its own host): the block archive, to SNs admitted to this ledger only. An SN
+/// whose state came from a snapshot (it joined, or caught up after a crash) fills the gap in its own archive from
+/// another SN's file server, checking the fetched blocks against both ends of the gap.
 /// </summary>
 public sealed partial class SnHost
 {
     private void MapFiles(WebApplication app, SnOptions options)
     {
-        string port = $"*:{options.FilePort}";
-        app.MapGet("/v1/chain/head", () => Json(new { height = Ledger.State?.Height ?? -1, hash = Ledger.State?.HeadHash, chainId = Ledger.State?.ChainId })).RequireHost(port);
-        app.MapGet("/v1/trust-bundle", () => Results.Text(options.Identity.Bundle.ToPem(), "application/x-pem-file")).RequireHost(port);
+        // TLS admits SN identities; only those admitted to this ledger (a key on the chain) are served.
+        app.Use(async (context, next) =>
+        {
+            var caller = SvidCertificate.LeafId(context.Connection.ClientCertificate!);
+            if (Ledger.State is not { } state || !state.Keys.ContainsKey(caller.ToString()))
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                await context.Response.WriteAsync($"{caller} is not an SN admitted to this ledger", context.RequestAborted);
+                return;
+            }
+            await next(context);
+        });
+        app.MapGet("/v1/chain/head", () => Json(new { height = Ledger.State?.Height ?? -1, hash = Ledger.State?.HeadHash, chainId = Ledger.State?.ChainId, archived = Ledger.ArchivedHeight }));
+        app.MapGet("/v1/trust-bundle", () => Results.Text(options.Identity.Bundle.ToPem(), "application/x-pem-file"));
         app.MapGet("/v1/chain/blocks", async (long? from, long? to, HttpContext context) =>
         {
             // Streamed, one block per line, exactly as archived (its bytes are what the hashes cover).
             long first = from ?? 0, last = to ?? long.MaxValue;
             context.Response.ContentType = "application/x-ndjson";
-            long height = 0;
-            await using var archive = new FileStream(Ledger.ArchivePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            await using var archive = new FileStream(Ledger.ArchivePath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
             using var reader = new StreamReader(archive);
             while (await reader.ReadLineAsync(context.RequestAborted) is { } line)
             {
@@ -32,7 +43,7 @@ public sealed partial class SnHost
                 {
                     continue;
                 }
-                height = Block.FromJson(line).Header.Height;
+                long height = Block.FromJson(line).Header.Height;
                 if (height > last)
                 {
                     break;
@@ -42,7 +53,7 @@ public sealed partial class SnHost
                     await context.Response.WriteAsync(line + "\n", Encoding.UTF8, context.RequestAborted);
                 }
             }
-        }).RequireHost(port);
+        });
     }
 
     private async Task BackfillAsync(SnOptions options, CancellationToken cancellationToken)
@@ -66,15 +77,19 @@ public sealed partial class SnHost
                         LogBackfilled(_logger, gap.From, gap.To, peer.Identity);
                         break;
                     }
-                    catch (Exception e) when (e is HttpRequestException or ChainViolationException or System.Text.Json.JsonException)
+                    catch (Exception e) when (e is not OperationCanceledException)
                     {
                         LogBackfillFailed(_logger, peer.Identity, e.Message);
                     }
                 }
             }
-            catch (OperationCanceledException)
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (Exception e)
+            {
+                LogBackfillFailed(_logger, "the other SNs", e.Message); // never fatal: tried again in 2 s
             }
         }
     }

@@ -22,14 +22,17 @@ public sealed partial class SnHost : IAsyncDisposable
 {
     private const string CallerHeader = "X-Swarm-Caller";
     private readonly WebApplication _app;
+    private readonly WebApplication _files;
     private readonly HttpClient _peers;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private readonly RefusalLimiter _refusals = new();
     private Task _backfill = Task.CompletedTask;
 
-    private SnHost(WebApplication app, RaftLedgerNode ledger, HttpClient peers, ILogger logger)
+    private SnHost(WebApplication app, WebApplication files, RaftLedgerNode ledger, HttpClient peers, ILogger logger)
     {
         _app = app;
+        _files = files;
         Ledger = ledger;
         _peers = peers;
         _logger = logger;
@@ -38,21 +41,15 @@ public sealed partial class SnHost : IAsyncDisposable
     /// <summary>The ledger.</summary>
     public RaftLedgerNode Ledger { get; }
 
-    /// <summary>Starts the SN: ledger, API, and genesis (sentinel's first start) or joining (another SN's first start).</summary>
+    /// <summary>
+    /// Starts the SN: ledger, API, file server, and genesis (sentinel's first start) or joining (another SN's first
+    /// start). The API and the file server are two hosts, each with its own callers: nothing of one is served on the
+    /// other's port (docs/security.md).
+    /// </summary>
     public static async Task<SnHost> StartAsync(SnOptions options, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken)
     {
         Identity.OwnerOnlyFile.CreateDirectory(options.DataDirectory);
         bool firstStart = !Directory.Exists(Path.Combine(options.DataDirectory, "wal"));
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        logging?.Invoke(builder.Logging);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("DotNext", LogLevel.Warning);
-        builder.Services.ConfigureHttpJsonOptions(json =>
-        {
-            json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.KebabCaseLower));
-            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
-        });
-        builder.Services.AddOpenApi("v1");
         if (!IPAddress.TryParse(options.Host, out var address))
         {
             throw new Core.SwarmException($"--host '{options.Host}' is not an IP address");
@@ -60,38 +57,41 @@ public sealed partial class SnHost : IAsyncDisposable
         var callers = new PeerPolicy(() => options.Identity.Bundle,
             id => id.TrustDomain == options.Identity.Id.TrustDomain && (id.IsUnder(SwarmIdentities.SwarmNetwork) || id.IsUnder(SwarmIdentities.SwarmLearning) || id.IsUnder(SwarmIdentities.CommandInterface)),
             $"spiffe://{options.Identity.Id.TrustDomain}/sn|sl|swci/*");
-        var anyone = PeerPolicy.AnyInDomain(options.Identity);
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            var tlsLog = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");
-            kestrel.Listen(address, options.ApiPort, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https => https.UseSvid(options.Identity, callers, requireClientCertificate: true, tlsLog));
-            });
-            kestrel.Listen(address, options.FilePort, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http1AndHttp2;
-                listen.UseHttps(https => https.UseSvid(options.Identity, anyone, requireClientCertificate: true, tlsLog));
-            });
-        });
-        var app = builder.Build();
+        var app = Build(logging, address, options.ApiPort, options.Identity, callers, "--api-port");
+        var files = Build(logging, address, options.FilePort, options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork), "--sn-fs-port");
         var logs = app.Services.GetRequiredService<ILoggerFactory>();
         var ledgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory);
-        var ledger = await RaftLedgerNode.StartAsync(new RaftLedgerOptions
+        RaftLedgerNode ledger;
+        try
         {
-            DataDirectory = options.DataDirectory,
-            EndPoint = new IPEndPoint(address, options.LedgerPort),
-            ColdStart = options.Sentinel && firstStart,
-            Identity = options.Identity,
-            LedgerKey = ledgerKey,
-            ChainId = options.ChainId,
-        }, logs, cancellationToken);
+            ledger = await RaftLedgerNode.StartAsync(new RaftLedgerOptions
+            {
+                DataDirectory = options.DataDirectory,
+                EndPoint = new IPEndPoint(address, options.LedgerPort),
+                ColdStart = options.Sentinel && firstStart,
+                Identity = options.Identity,
+                LedgerKey = ledgerKey,
+                ChainId = options.ChainId,
+            }, logs, cancellationToken);
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
+        {
+            throw PortTaken(options.Host, options.LedgerPort, "--ledger-port");
+        }
         var peers = new HttpClient(MutualTls.Handler(options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
-        var host = new SnHost(app, ledger, peers, logs.CreateLogger<SnHost>());
+        var host = new SnHost(app, files, ledger, peers, logs.CreateLogger<SnHost>());
         host.MapApi(app, options);
-        host.MapFiles(app, options);
-        await app.StartAsync(cancellationToken);
+        host.MapFiles(files, options);
+        try
+        {
+            await StartListening(app, options.Host, options.ApiPort, "--api-port", cancellationToken);
+            await StartListening(files, options.Host, options.FilePort, "--sn-fs-port", cancellationToken);
+        }
+        catch
+        {
+            await ledger.DisposeAsync();
+            throw;
+        }
         if (options.Sentinel && firstStart)
         {
             await ledger.WriteGenesisAsync(cancellationToken, options.ApiUrl, options.FileUrl);
@@ -103,6 +103,50 @@ public sealed partial class SnHost : IAsyncDisposable
         host._backfill = Task.Run(() => host.BackfillAsync(options, host._stop.Token), CancellationToken.None);
         return host;
     }
+
+    private static WebApplication Build(Action<ILoggingBuilder>? logging, IPAddress address, int port, ISvidSource identity, PeerPolicy callers, string option)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("DotNext", LogLevel.Warning);
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.KebabCaseLower));
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+        });
+        if (option == "--api-port")
+        {
+            builder.Services.AddOpenApi("v1");
+        }
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = TransactionCheck.MaxBytes + (64 << 10);
+            var tlsLog = kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Network.Tls");
+            kestrel.Listen(address, port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                listen.UseHttps(https => https.UseSvid(identity, callers, requireClientCertificate: true, tlsLog));
+            });
+        });
+        return builder.Build();
+    }
+
+    private static async Task StartListening(WebApplication app, string host, int port, string option, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+            || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            throw PortTaken(host, port, option);
+        }
+    }
+
+    private static Core.SwarmException PortTaken(string host, int port, string option) =>
+        new($"port {port} on {host} is already in use (by another SN, SL node or program on this host): give this SN another port with {option}");
 
     /// <summary>Waits until the host is stopped (Ctrl-C, SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
@@ -138,13 +182,20 @@ public sealed partial class SnHost : IAsyncDisposable
         }
     }
 
-    private static SpiffeId Caller(HttpContext context)
+    /// <summary>
+    /// Who is asking: the verified mTLS identity, or, when that is an SN admitted to this ledger (its key on the chain
+    /// and its address in the SN directory), the caller it forwards for. Never a header from anyone else.
+    /// </summary>
+    private SpiffeId Caller(HttpContext context)
     {
         var direct = SvidCertificate.LeafId(context.Connection.ClientCertificate!);
-        // An SN forwarding to the leader names the original caller; only SNs are trusted to do so.
-        return direct.IsUnder(SwarmIdentities.SwarmNetwork) && context.Request.Headers.TryGetValue(CallerHeader, out var named) && SpiffeId.TryParse(named, out var original, out _)
-            ? original
-            : direct;
+        if (!context.Request.Headers.TryGetValue(CallerHeader, out var named))
+        {
+            return direct;
+        }
+        bool admitted = SwarmIdentities.SnName(direct) is not null && Ledger.State is { } state
+            && state.Keys.ContainsKey(direct.ToString()) && state.SnDirectory.ContainsKey(direct.ToString());
+        return admitted && SpiffeId.TryParse(named, out var original, out _) && original.TrustDomain == direct.TrustDomain ? original : direct;
     }
 
     private async Task<IResult> OnLeader(HttpContext context, object body, Func<Task<IResult>> onLeader)
@@ -160,7 +211,16 @@ public sealed partial class SnHost : IAsyncDisposable
         }
         using var forward = new HttpRequestMessage(HttpMethod.Post, new Uri(api + context.Request.Path)) { Content = JsonContent.Create(body, body.GetType(), options: LedgerJson.Options) };
         forward.Headers.Add(CallerHeader, Caller(context).ToString());
-        using var response = await _peers.SendAsync(forward, context.RequestAborted);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _peers.SendAsync(forward, context.RequestAborted);
+        }
+        catch (HttpRequestException e)
+        {
+            return Results.Problem($"the leader SN at {api} did not answer ({e.Message}); an election may follow: retry in a few seconds", statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+        using var answered = response;
         if (response.IsSuccessStatusCode)
         {
             // The leader answers once the block is applied there; the caller's next read comes here, so apply it here
@@ -184,8 +244,11 @@ public sealed partial class SnHost : IAsyncDisposable
         await _backfill;
         _stop.Dispose();
         await _app.StopAsync();
+        await _files.StopAsync();
         await Ledger.DisposeAsync();
         await _app.DisposeAsync();
+        await _files.DisposeAsync();
+        _refusals.Dispose();
         _peers.Dispose();
     }
 

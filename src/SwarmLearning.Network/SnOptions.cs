@@ -26,8 +26,8 @@ public sealed record SnOptions
     /// <summary>The REST API port.</summary>
     public int ApiPort { get; init; } = DefaultApiPort;
 
-    /// <summary>Default file server port (the block archive).</summary>
-    public const int DefaultFilePort = 30305;
+    /// <summary>Default file server port (the block archive): 30306, so an SL node's file server (30305) fits on the same host.</summary>
+    public const int DefaultFilePort = 30306;
 
     /// <summary>The file server port: the block archive for SNs that catch up and for auditors.</summary>
     public int FilePort { get; init; } = DefaultFilePort;

@@ -102,7 +102,7 @@ public sealed class ChainTests : IDisposable
         Assert.Contains("may not act for SL node 'node1'", impersonation.Reason, StringComparison.Ordinal);
         Assert.Empty(_chain.State.Registry.Contracts["mnist"].Round.CheckIns);
 
-        var keyByNode = Assert.Single(_chain.Propose(_chain.Sign(Node1, new RegisterKey("spiffe://swarm.local/sn/evil", "AAAA"))));
+        var keyByNode = Assert.Single(_chain.Propose(_chain.Sign(Node1, new RegisterKey("spiffe://swarm.local/sn/evil", ChainRules.PublicKeyOf(_chain.SentinelKey)))));
         Assert.Equal("not-allowed", keyByNode.Code);
         var reset = Assert.Single(_chain.Propose(_chain.Sign(Node1, new ContractAction(new ResetContract("mnist")))));
         Assert.Contains("only operators", reset.Reason, StringComparison.Ordinal);
@@ -157,8 +157,10 @@ public sealed class ChainTests : IDisposable
     public void Backfilled_blocks_must_hash_back_to_the_first_archived_block()
     {
         TwoNodesTrainOneRound();
-        var gap = new ArchiveGap(0, 2, _chain.Blocks[3].Header.PreviousHash);
+        var gap = new ArchiveGap(0, 2, _chain.Blocks[3].Header.PreviousHash, new string('0', 64));
         ArchiveGap.Check(gap, _chain.Blocks.Take(3).ToList());
+        var inner = new ArchiveGap(1, 2, _chain.Blocks[3].Header.PreviousHash, "ff" + _chain.Blocks[0].Hash[2..]);
+        Assert.Contains("last block of this SN's archive", Assert.Throws<ChainViolationException>(() => ArchiveGap.Check(inner, _chain.Blocks.Skip(1).Take(2).ToList())).Message, StringComparison.Ordinal);
 
         var other = new TestChain();
         var substituted = new List<Block> { _chain.Blocks[0], other.Blocks[0], _chain.Blocks[2] };

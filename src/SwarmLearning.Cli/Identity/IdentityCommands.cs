@@ -23,10 +23,11 @@ internal static class IdentityCommands
         var host = new Option<string>("--host") { Description = "address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
         var port = new Option<int>("--port") { Description = "TCP port (0: any free port, printed when ready)", DefaultValueFactory = _ => IdentityServerOptions.DefaultPort };
         var ttl = new Option<string>("--svid-ttl") { Description = "lifetime of issued SVIDs (renewed at half-life)", DefaultValueFactory = _ => "1h" };
+        var maxTokenTtl = new Option<string>("--max-token-ttl") { Description = "the longest time to live a join token may be given", DefaultValueFactory = _ => "7d" };
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-spire-server", "run the identity server: a CA for one SPIFFE trust domain issuing X509-SVIDs to nodes that present a join token, renewing them over mTLS")
         {
-            dataDir, trustDomain, host, port, ttl, foreground,
+            dataDir, trustDomain, host, port, ttl, maxTokenTtl, foreground,
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
             ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("spire-server", "identity server ready", cancellationToken))
@@ -36,6 +37,7 @@ internal static class IdentityCommands
             {
                 DataDirectory = parse.GetValue(dataDir)!, TrustDomain = parse.GetValue(trustDomain)!, Host = parse.GetValue(host)!,
                 Port = parse.GetValue(port), SvidLifetime = Duration.Parse(parse.GetValue(ttl)!, "--svid-ttl"),
+                MaxTokenLifetime = Duration.Parse(parse.GetValue(maxTokenTtl)!, "--max-token-ttl"),
             };
             SpiffeId.ForTrustDomain(options.TrustDomain);
             await using var server = await IdentityServerHost.StartAsync(options, CommandRun.ConsoleLogging, cancellationToken: cancellationToken);

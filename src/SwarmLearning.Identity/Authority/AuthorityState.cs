@@ -33,5 +33,12 @@ internal sealed class AuthorityState
 /// <summary>A join token: which ID it attests, until when, and whether it was used.</summary>
 internal sealed record TokenRecord(string SpiffeId, DateTimeOffset ExpiresAt, DateTimeOffset? UsedAt = null);
 
-/// <summary>An identity the server has issued: the last certificate and whether an operator removed it.</summary>
-internal sealed record IdentityRecord(DateTimeOffset RegisteredAt, string LastSerial, DateTimeOffset LastExpiresAt, DateTimeOffset? RemovedAt = null, int Issued = 1);
+/// <summary>
+/// An identity the server has issued: the last certificate (and the one before it, so a holder that crashed between
+/// the server's answer and saving the renewed SVID can still renew), and whether an operator removed it. Only those
+/// two certificates renew: a key from before an attestation or removal never does.
+/// </summary>
+internal sealed record IdentityRecord(DateTimeOffset RegisteredAt, string LastSerial, DateTimeOffset LastExpiresAt, DateTimeOffset? RemovedAt = null, int Issued = 1, string? PreviousSerial = null)
+{
+    public bool MayRenew(string serial) => RemovedAt is null && (serial == LastSerial || serial == PreviousSerial);
+}

@@ -15,9 +15,13 @@ public sealed class IdentityAuthority : IDisposable
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
 
+    /// <summary>The longest a join token may live unless the server says otherwise (--max-token-ttl).</summary>
+    public static readonly TimeSpan DefaultMaxTokenLifetime = TimeSpan.FromDays(7);
+
     /// <summary>Opens (or creates) the authority in <paramref name="directory"/> for <paramref name="trustDomain"/>.</summary>
-    public IdentityAuthority(string directory, string trustDomain, TimeSpan svidLifetime, TimeProvider time)
+    public IdentityAuthority(string directory, string trustDomain, TimeSpan svidLifetime, TimeProvider time, TimeSpan? maxTokenLifetime = null)
     {
+        MaxTokenLifetime = maxTokenLifetime ?? DefaultMaxTokenLifetime;
         OwnerOnlyFile.CreateDirectory(directory);
         _time = time;
         Ca = CertificateAuthority.OpenOrCreate(directory, trustDomain, time);
@@ -36,6 +40,9 @@ public sealed class IdentityAuthority : IDisposable
     /// <summary>How long an issued SVID is valid.</summary>
     public TimeSpan SvidLifetime { get; }
 
+    /// <summary>The longest time to live a join token may be given.</summary>
+    public TimeSpan MaxTokenLifetime { get; }
+
     /// <summary>Creates a one-time join token for <paramref name="id"/>, valid for <paramref name="ttl"/>.</summary>
     public JoinToken CreateJoinToken(SpiffeId id, TimeSpan ttl) => CreateJoinToken(id, ttl, out _);
 
@@ -47,15 +54,17 @@ public sealed class IdentityAuthority : IDisposable
         {
             throw new IdentityRefusedException(RefusalKind.InvalidArgument, $"the token's time to live must be positive (got {ttl})");
         }
+        if (ttl > MaxTokenLifetime)
+        {
+            throw new IdentityRefusedException(RefusalKind.InvalidArgument,
+                $"a join token may live at most {MaxTokenLifetime.TotalHours:0.##} h (asked for {ttl.TotalHours:0.##} h): give a shorter --ttl, or start the server with a larger --max-token-ttl");
+        }
         var token = JoinToken.Create(Ca.Fingerprint);
         expiresAt = _time.GetUtcNow() + ttl;
         lock (_gate)
         {
+            // A removed ID stays removed until this token is used: only the new key it attests is admitted (docs/security.md).
             _state.Tokens[token.SecretHash] = new TokenRecord(id.ToString(), expiresAt);
-            if (_state.Identities.TryGetValue(id.ToString(), out var existing) && existing.RemovedAt is not null)
-            {
-                _state.Identities[id.ToString()] = existing with { RemovedAt = null }; // an operator re-admits a removed ID with a new token
-            }
             _state.Save(_statePath);
         }
         Audit.Write("token-created", id.ToString(), $"expires {expiresAt:O}");
@@ -107,8 +116,15 @@ public sealed class IdentityAuthority : IDisposable
             {
                 throw Refuse(RefusalKind.PermissionDenied, id.ToString(), $"{id} was removed at {removed:u}; an operator must create a new join token for it", peer);
             }
+            if (!record.MayRenew(caller.SerialNumber))
+            {
+                throw Refuse(RefusalKind.PermissionDenied, id.ToString(), $"the certificate {caller.SerialNumber} of {id} is not its current one (it was replaced by a later attestation); attest with a new join token", peer);
+            }
             var certificate = IssueChecked(id, csrDer, now, peer);
-            _state.Identities[id.ToString()] = record with { LastSerial = certificate.SerialNumber, LastExpiresAt = certificate.NotAfter, Issued = record.Issued + 1 };
+            _state.Identities[id.ToString()] = record with
+            {
+                LastSerial = certificate.SerialNumber, LastExpiresAt = certificate.NotAfter, Issued = record.Issued + 1, PreviousSerial = record.LastSerial,
+            };
             _state.Save(_statePath);
             Audit.Write("renewed", id.ToString(), $"previous serial {caller.SerialNumber}", certificate.SerialNumber, peer);
             return certificate;

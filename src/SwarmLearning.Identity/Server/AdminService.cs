@@ -10,7 +10,8 @@ internal sealed class AdminService(IdentityAuthority authority) : IdentityAdmin.
 {
     public override Task<CreateJoinTokenResponse> CreateJoinToken(CreateJoinTokenRequest request, ServerCallContext context) => Guard(() =>
     {
-        var ttl = TimeSpan.FromSeconds(request.TtlSeconds);
+        var ttl = request.TtlSeconds is > 0 and < 10L * 365 * 24 * 3600 ? TimeSpan.FromSeconds(request.TtlSeconds)
+            : throw new Core.SwarmException($"ttl_seconds {request.TtlSeconds} is out of range: give a positive number of seconds");
         var token = authority.CreateJoinToken(SpiffeId.Parse(request.SpiffeId), ttl, out var expiresAt);
         return new CreateJoinTokenResponse { Token = token.ToString(), ExpiresUnixMs = expiresAt.ToUnixTimeMilliseconds() };
     });

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -14,16 +13,19 @@ using SwarmLearning.Identity.Tls;
 namespace SwarmLearning.Identity.Server;
 
 /// <summary>
-/// The identity server as a running host: the public gRPC service on TCP with TLS (clients may come without a
-/// certificate to attest, with their SVID to renew) and the admin service on an owner-only Unix socket.
+/// The identity server as two hosts in one process: the public gRPC service on TCP with TLS (clients may come without
+/// a certificate to attest, with their SVID to renew), and the admin service on an owner-only Unix socket. The admin
+/// service is not mapped on the TCP host at all, so no path, casing or header can reach it there (docs/security.md).
 /// </summary>
 public sealed class IdentityServerHost : IAsyncDisposable
 {
-    private readonly WebApplication _app;
+    private readonly WebApplication _public;
+    private readonly WebApplication _admin;
 
-    private IdentityServerHost(WebApplication app, IdentityAuthority authority, int port)
+    private IdentityServerHost(WebApplication publicHost, WebApplication adminHost, IdentityAuthority authority, int port)
     {
-        _app = app;
+        _public = publicHost;
+        _admin = adminHost;
         Authority = authority;
         Port = port;
     }
@@ -38,47 +40,28 @@ public sealed class IdentityServerHost : IAsyncDisposable
     public static async Task<IdentityServerHost> StartAsync(IdentityServerOptions options, Action<ILoggingBuilder>? logging = null, TimeProvider? time = null, CancellationToken cancellationToken = default)
     {
         time ??= TimeProvider.System;
-        var authority = new IdentityAuthority(options.DataDirectory, options.TrustDomain, options.SvidLifetime, time);
-        var own = new ServerSvid(authority, time);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        logging?.Invoke(builder.Logging);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
-        builder.Services.AddGrpc();
-        builder.Services.AddSingleton(authority);
-        builder.Services.AddSingleton(PeerPolicy.AnyInDomain(own));
         if (!IPAddress.TryParse(options.Host, out var address))
         {
             throw new Core.SwarmException($"--host '{options.Host}' is not an IP address: give one such as 0.0.0.0 or 127.0.0.1");
         }
+        var authority = new IdentityAuthority(options.DataDirectory, options.TrustDomain, options.SvidLifetime, time, options.MaxTokenLifetime);
+        var own = new ServerSvid(authority, time);
+        var publicHost = Build(authority, logging, kestrel => kestrel.Listen(address, options.Port, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http2;
+            listen.UseHttps(https => https.UseSvid(own, PeerPolicy.AnyInDomain(own), requireClientCertificate: false,
+                kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Identity.Tls")));
+        }), services => services.AddSingleton(PeerPolicy.AnyInDomain(own)));
+        publicHost.MapGrpcService<IdentityService>();
+
         string socket = options.AdminSocket;
         File.Delete(socket); // left by a killed server
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            kestrel.Listen(address, options.Port, listen =>
-            {
-                listen.Protocols = HttpProtocols.Http2;
-                listen.UseHttps(https => https.UseSvid(own, PeerPolicy.AnyInDomain(own), requireClientCertificate: false,
-                    kestrel.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger("SwarmLearning.Identity.Tls")));
-            });
-            kestrel.ListenUnixSocket(socket, listen => listen.Protocols = HttpProtocols.Http2);
-        });
-        var app = builder.Build();
-        // The admin service answers on the Unix socket only: TCP callers have a remote IP address.
-        app.Use(async (context, next) =>
-        {
-            if (context.Request.Path.StartsWithSegments("/swarm.identity.v1.IdentityAdmin", StringComparison.Ordinal) && context.Connection.RemoteIpAddress is not null)
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-                return;
-            }
-            await next(context);
-        });
-        app.MapGrpcService<IdentityService>();
-        app.MapGrpcService<AdminService>();
+        var adminHost = Build(authority, logging, kestrel => kestrel.ListenUnixSocket(socket, listen => listen.Protocols = HttpProtocols.Http2), _ => { });
+        adminHost.MapGrpcService<AdminService>();
         try
         {
-            await app.StartAsync(cancellationToken);
+            await publicHost.StartAsync(cancellationToken);
+            await adminHost.StartAsync(cancellationToken);
         }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
@@ -89,19 +72,34 @@ public sealed class IdentityServerHost : IAsyncDisposable
         {
             File.SetUnixFileMode(socket, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
-        var bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+        var bound = publicHost.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .Select(a => new Uri(a.Replace("0.0.0.0", "127.0.0.1", StringComparison.Ordinal))).First(u => u.Scheme == "https").Port;
-        return new IdentityServerHost(app, authority, bound);
+        return new IdentityServerHost(publicHost, adminHost, authority, bound);
+    }
+
+    private static WebApplication Build(IdentityAuthority authority, Action<ILoggingBuilder>? logging, Action<KestrelServerOptions> listen, Action<IServiceCollection> services)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Services.AddGrpc();
+        builder.Services.AddSingleton(authority);
+        services(builder.Services);
+        builder.WebHost.ConfigureKestrel(listen);
+        return builder.Build();
     }
 
     /// <summary>Waits until the host stops.</summary>
-    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+    public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _public.WaitForShutdownAsync(cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await _admin.StopAsync();
+        await _public.StopAsync();
+        await _admin.DisposeAsync();
+        await _public.DisposeAsync();
         Authority.Dispose();
     }
 }

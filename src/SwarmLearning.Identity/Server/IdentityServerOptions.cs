@@ -21,6 +21,9 @@ public sealed record IdentityServerOptions
     /// <summary>Lifetime of issued SVIDs.</summary>
     public TimeSpan SvidLifetime { get; init; } = TimeSpan.FromHours(1);
 
+    /// <summary>The longest time to live a join token may be given.</summary>
+    public TimeSpan MaxTokenLifetime { get; init; } = Authority.IdentityAuthority.DefaultMaxTokenLifetime;
+
     /// <summary>The operator's Unix socket.</summary>
     public string AdminSocket => AdminSocketIn(DataDirectory);
 

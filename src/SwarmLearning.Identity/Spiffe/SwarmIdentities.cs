@@ -25,6 +25,15 @@ public static class SwarmIdentities
     /// <summary>An SN node's ID.</summary>
     public static SpiffeId SnNode(string trustDomain, string name) => SpiffeId.ForTrustDomain(trustDomain).InDomain(SwarmNetwork, name);
 
+    /// <summary>
+    /// The contract node name of an SL identity: NAME for exactly <c>spiffe://TD/sl/NAME</c>, null for anything else
+    /// (a nested path such as <c>/sl/siteb/node1</c> is no node, so one name never stands for two identities).
+    /// </summary>
+    public static string? SlNodeName(SpiffeId id) => id.Segments is [SwarmLearning, var name] ? name : null;
+
+    /// <summary>The SN name of an SN identity: NAME for exactly <c>spiffe://TD/sn/NAME</c>, otherwise null.</summary>
+    public static string? SnName(SpiffeId id) => id.Segments is [SwarmNetwork, var name] ? name : null;
+
     /// <summary>An SL node's ID.</summary>
     public static SpiffeId SlNode(string trustDomain, string name) => SpiffeId.ForTrustDomain(trustDomain).InDomain(SwarmLearning, name);
 }

@@ -1,10 +1,12 @@
 namespace SwarmLearning.Ledger.Chain;
 
 /// <summary>
-/// Blocks <see cref="From"/> to <see cref="To"/> missing at the start of an SN's archive (it joined from a snapshot);
-/// the block at <see cref="To"/> must hash to <see cref="ToHash"/>, the first archived block's previous hash.
+/// Blocks <see cref="From"/> to <see cref="To"/> missing from an SN's archive (it joined, or caught up, from a
+/// snapshot): the block at <see cref="From"/> must link to <see cref="FromPreviousHash"/> (the last archived block's
+/// hash, zeros before genesis) and the block at <see cref="To"/> must hash to <see cref="ToHash"/> (what the first
+/// pending block links to).
 /// </summary>
-public sealed record ArchiveGap(long From, long To, string ToHash)
+public sealed record ArchiveGap(long From, long To, string ToHash, string FromPreviousHash)
 {
     /// <summary>
     /// Checks blocks fetched from another SN back from the known hash: each must hash to the next one's previous
@@ -29,6 +31,10 @@ public sealed record ArchiveGap(long From, long To, string ToHash)
                 throw new ChainViolationException(block.Header.Height, "the fetched block's transactions do not match its Merkle root");
             }
             expected = block.Header.PreviousHash;
+        }
+        if (expected != gap.FromPreviousHash)
+        {
+            throw new ChainViolationException(gap.From, "the fetched blocks do not link to the last block of this SN's archive: the peer offered another history");
         }
     }
 }

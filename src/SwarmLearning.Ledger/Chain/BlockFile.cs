@@ -11,12 +11,40 @@ public sealed class BlockFile : IDisposable
 {
     private readonly FileStream _stream;
 
-    /// <summary>Opens (or creates) the archive at <paramref name="path"/> for appending.</summary>
-    public BlockFile(string path)
+    /// <summary>Opens (or creates) the archive at <paramref name="path"/> for appending (or emptied first, with <paramref name="truncate"/>).</summary>
+    public BlockFile(string path, bool truncate = false)
     {
         Path = path;
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!);
-        _stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.Read);
+        _stream = new FileStream(path, truncate ? FileMode.Create : FileMode.Append, FileAccess.Write, FileShare.Read);
+    }
+
+    /// <summary>
+    /// Cuts a last line that was only partly written (the process died inside a write; the block was then not yet
+    /// archived and is applied again). A complete line is never touched.
+    /// </summary>
+    public static void TrimTornEnd(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        long end = stream.Length;
+        while (end > 0)
+        {
+            stream.Position = end - 1;
+            if (stream.ReadByte() == '\n')
+            {
+                break;
+            }
+            end--;
+        }
+        if (end != stream.Length)
+        {
+            stream.SetLength(end);
+            stream.Flush(flushToDisk: true);
+        }
     }
 
     /// <summary>The file.</summary>
@@ -36,6 +64,10 @@ public sealed class BlockFile : IDisposable
         foreach (string text in File.ReadLines(path))
         {
             line++;
+            if (text.Length == 0)
+            {
+                continue;
+            }
             Block block;
             try
             {

@@ -83,7 +83,7 @@ public static class ChainRules
     /// <summary>A key's SubjectPublicKeyInfo, base64: how keys are written on the chain.</summary>
     public static string PublicKeyOf(ECDsa key) => Convert.ToBase64String(key.ExportSubjectPublicKeyInfo());
 
-    private static bool VerifyHeader(BlockHeader header, string signature, string publicKey)
+    internal static bool VerifyHeader(BlockHeader header, string signature, string publicKey)
     {
         try
         {

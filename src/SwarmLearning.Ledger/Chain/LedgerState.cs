@@ -54,6 +54,14 @@ public sealed record LedgerState(
         var body = transaction.Body;
         TxResult Refuse(string code, string reason) => new(id, false, code, reason, []);
 
+        if (TransactionCheck.Problem(transaction) is { } malformed)
+        {
+            return (this, Refuse("malformed", malformed));
+        }
+        if (JsonSerializer.SerializeToUtf8Bytes(transaction, LedgerJson.Options).Length > TransactionCheck.MaxBytes)
+        {
+            return (this, Refuse("too-large", $"the transaction is larger than {TransactionCheck.MaxBytes} bytes"));
+        }
         if (body.ChainId != ChainId)
         {
             return (this, Refuse("wrong-chain", $"transaction is for chain '{body.ChainId}', this is '{ChainId}'"));
@@ -85,8 +93,14 @@ public sealed record LedgerState(
         {
             case AnnounceSn announce:
                 return (state with { Sns = SnDirectory.SetItem(announce.Identity, announce) }, new TxResult(id, true, null, null, []));
+            case RegisterKey register when Keys.GetValueOrDefault(register.Identity) is { } known && known != register.PublicKey:
+                return (this, Refuse("key-exists", $"{register.Identity} already has a different ledger key on the chain; a key changes only by a rotation signed with the old key, or by an operator with a reason"));
             case RegisterKey register:
                 return (state with { Keys = Keys.SetItem(register.Identity, register.PublicKey) }, new TxResult(id, true, null, null, []));
+            case RotateKey rotate when !Keys.ContainsKey(rotate.Identity):
+                return (this, Refuse("unknown-identity", $"{rotate.Identity} has no ledger key to rotate; it registers one through an SN"));
+            case RotateKey rotate:
+                return (state with { Keys = Keys.SetItem(rotate.Identity, rotate.PublicKey) }, new TxResult(id, true, null, null, []));
             case ContractAction contract:
                 var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time));
                 // A refusal by the contract still spends the nonce: the transaction is on the chain.

@@ -10,6 +10,7 @@ namespace SwarmLearning.Ledger.Chain;
 [JsonDerivedType(typeof(ContractAction), "contract")]
 [JsonDerivedType(typeof(RegisterKey), "register-key")]
 [JsonDerivedType(typeof(AnnounceSn), "announce-sn")]
+[JsonDerivedType(typeof(RotateKey), "rotate-key")]
 public abstract record LedgerAction;
 
 /// <summary>A training-contract transaction (the foundation's state machine applies it).</summary>
@@ -20,6 +21,12 @@ public sealed record ContractAction(ContractTx Tx) : LedgerAction;
 /// checked the identity's SVID. Old blocks keep verifying with keys on the chain alone after SVIDs rotate.
 /// </summary>
 public sealed record RegisterKey(string Identity, string PublicKey) : LedgerAction;
+
+/// <summary>
+/// Replaces <paramref name="Identity"/>'s ledger key: sent by the identity itself (so signed with the old key), or by an
+/// operator for a node that lost its key, with a <paramref name="Reason"/> that stays on the chain. Never for an SN.
+/// </summary>
+public sealed record RotateKey(string Identity, string PublicKey, string? Reason = null) : LedgerAction;
 
 /// <summary>
 /// Records where an SN serves: its Raft endpoint, its API URL (so any SN can forward to the leader's API) and its file

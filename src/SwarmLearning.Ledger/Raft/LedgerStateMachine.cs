@@ -17,33 +17,50 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
 {
     // Snapshot every 200 blocks; SWARM_LEDGER_SNAPSHOT_EVERY changes it (tests use small values to exercise snapshots).
     private static readonly long SnapshotEvery = long.TryParse(Environment.GetEnvironmentVariable("SWARM_LEDGER_SNAPSHOT_EVERY"), out long every) && every > 0 ? every : 200;
-    private BlockFile _archive;
+    private readonly BlockArchive _archive;
     private readonly Lock _archiveGate = new();
     private readonly ILogger _logger;
-    private long _archivedHeight;
 
     public LedgerStateMachine(string dataDirectory, ILogger logger)
         : base(new DirectoryInfo(Path.Combine(dataDirectory, "snapshots")))
     {
-        string archivePath = Path.Combine(dataDirectory, "chain", "blocks.jsonl");
         try
         {
-            _archivedHeight = ChainVerifier.CheckLinks(archivePath) - 1;
+            _archive = new BlockArchive(Path.Combine(dataDirectory, "chain"));
         }
         catch (ChainViolationException e)
         {
             throw new Core.SwarmException($"the block archive is damaged, so this SN will not start: {e.Message}. Copy chain/blocks.jsonl from another SN of the network, or check it with `swarm ledger verify {dataDirectory}`");
         }
-        _archive = new BlockFile(archivePath);
-        ArchivePath = archivePath;
         _logger = logger;
     }
 
-    /// <summary>The block archive.</summary>
-    public string ArchivePath { get; }
+    /// <summary>The block archive without gaps, from genesis.</summary>
+    public string ArchivePath => _archive.ArchivePath;
 
-    /// <summary>Blocks missing at the start of the archive, if this SN started from a snapshot.</summary>
-    public ArchiveGap? Gap { get; private set; }
+    /// <summary>Blocks missing from the archive (this SN's state came from another SN's snapshot), or null.</summary>
+    public ArchiveGap? Gap
+    {
+        get
+        {
+            lock (_archiveGate)
+            {
+                return _archive.Gap;
+            }
+        }
+    }
+
+    /// <summary>The height of the last block in the archive without gaps.</summary>
+    public long ArchivedHeight
+    {
+        get
+        {
+            lock (_archiveGate)
+            {
+                return _archive.Height;
+            }
+        }
+    }
 
     /// <summary>The state after the last applied block (null before genesis).</summary>
     public LedgerState? State { get; private set; }
@@ -78,16 +95,12 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
             State = next;
             lock (_archiveGate)
             {
-                if (block.Header.Height > _archivedHeight + 1 && _archivedHeight < 0)
+                bool gapBefore = _archive.Gap is not null;
+                _archive.Add(block);
+                if (!gapBefore && _archive.Gap is { } gap)
                 {
-                    // This SN started from a snapshot: the blocks before it are on the other SNs; SnHost backfills them.
-                    Gap = new ArchiveGap(0, block.Header.Height - 1, block.Header.PreviousHash);
-                    LogArchiveGap(_logger, 0, block.Header.Height - 1);
-                }
-                if (block.Header.Height > _archivedHeight)
-                {
-                    _archive.Append(block);
-                    _archivedHeight = block.Header.Height;
+                    // The state came from another SN's snapshot: SnHost fetches the blocks in between from the other SNs.
+                    LogArchiveGap(_logger, gap.From, gap.To);
                 }
             }
             Applied?.Invoke(block, results);
@@ -101,19 +114,12 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
         }
     }
 
-    /// <summary>Writes <paramref name="older"/> (verified by the caller against <see cref="Gap"/>) in front of the archive.</summary>
-    public void Backfill(IReadOnlyList<Block> older)
+    /// <summary>Writes the missing blocks (checked against both ends of <see cref="Gap"/>) into the archive.</summary>
+    public void Backfill(IReadOnlyList<Block> missing)
     {
         lock (_archiveGate)
         {
-            var gap = Gap ?? throw new InvalidOperationException("the archive has no gap");
-            ArchiveGap.Check(gap, older);
-            _archive.Dispose();
-            string temporary = ArchivePath + ".backfill";
-            File.WriteAllLines(temporary, older.Select(b => b.ToJson()).Concat(File.ReadLines(ArchivePath)));
-            File.Move(temporary, ArchivePath, overwrite: true);
-            _archive = new BlockFile(ArchivePath);
-            Gap = null;
+            _archive.Fill(missing);
         }
     }
 
@@ -136,7 +142,7 @@ internal sealed partial class LedgerStateMachine : SimpleStateMachine
     [LoggerMessage(LogLevel.Information, "block {Height} does not extend the head at {Head}: superseded, its transactions are proposed again")]
     private static partial void LogSuperseded(ILogger logger, long height, long head);
 
-    [LoggerMessage(LogLevel.Warning, "the block archive lacks blocks {From} to {To}: this SN joined from a snapshot")]
+    [LoggerMessage(LogLevel.Warning, "the block archive lacks blocks {From} to {To}: this SN caught up from another SN's snapshot; they are fetched from the other SNs")]
     private static partial void LogArchiveGap(ILogger logger, long from, long to);
 
     [LoggerMessage(LogLevel.Critical, "LEDGER FAULT, this SN stops: {Reason}")]

@@ -60,11 +60,14 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     /// <summary>The block archive (chain/blocks.jsonl).</summary>
     public string ArchivePath => _machine.ArchivePath;
 
-    /// <summary>Blocks missing at the start of the archive (this SN joined from a snapshot), or null.</summary>
+    /// <summary>Blocks missing from the archive (this SN's state came from another SN's snapshot), or null.</summary>
     public ArchiveGap? Gap => _machine.Gap;
 
-    /// <summary>Puts verified older blocks in front of the archive, closing <see cref="Gap"/>.</summary>
-    public void Backfill(IReadOnlyList<Block> older) => _machine.Backfill(older);
+    /// <summary>The height of the last block in the archive without gaps.</summary>
+    public long ArchivedHeight => _machine.ArchivedHeight;
+
+    /// <summary>Writes the missing blocks into the archive, closing <see cref="Gap"/> (checked against both its ends).</summary>
+    public void Backfill(IReadOnlyList<Block> missing) => _machine.Backfill(missing);
 
     /// <summary>Raised after each applied block.</summary>
     public event Action<Block, IReadOnlyList<TxResult>>? BlockApplied;
@@ -76,7 +79,12 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
         var machine = new LedgerStateMachine(options.DataDirectory, logs.CreateLogger<LedgerStateMachine>());
         await machine.RestoreAsync(cancellationToken);
         var wal = new WriteAheadLog(new WriteAheadLog.Options { Location = Path.Combine(options.DataDirectory, "wal") }, machine);
-        var policy = PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork);
+        // Raft peers: SNs admitted to this ledger (their key is on the chain). A node with no chain yet (the sentinel
+        // before genesis, an SN being admitted) accepts any SN of the trust domain: it has nothing to protect yet.
+        var policy = new PeerPolicy(() => options.Identity.Bundle,
+            id => id.TrustDomain == options.Identity.Id.TrustDomain && SwarmIdentities.SnName(id) is not null
+                && (machine.State is not { } state || state.Keys.ContainsKey(id.ToString())),
+            $"SNs admitted to this ledger (spiffe://{options.Identity.Id.TrustDomain}/sn/* with a key on the chain)");
         var configuration = new RaftCluster.TcpConfiguration(options.EndPoint)
         {
             ColdStart = options.ColdStart,
@@ -205,9 +213,11 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
                     throw new InvalidOperationException($"this SN ({_options.Self}) leads but its ledger key is not on the chain; it must be admitted by an SN that is");
                 }
                 var batch = new List<SignedTransaction>();
-                while (batch.Count < _options.MaxBlockTransactions && _pending.TryDequeue(out var transaction))
+                long bytes = 0;
+                while (batch.Count < _options.MaxBlockTransactions && bytes < MaxBlockBytes && _pending.TryDequeue(out var transaction))
                 {
                     batch.Add(transaction);
+                    bytes += System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(transaction, LedgerJson.Options).Length;
                 }
                 var (block, _) = ChainRules.Propose(state, batch, DateTimeOffset.UtcNow, _options.Self, _options.LedgerKey);
                 await ReplicateAsync(block, cancellationToken);
@@ -225,8 +235,22 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
                 LogProposalFailed(_logger, e.Message);
                 FailPending(e.Message);
             }
+            catch (Exception e)
+            {
+                // Never fatal: whatever a batch did, the loop goes on with the next one (docs/security.md).
+                LogProposerError(_logger, e.GetType().Name, e.Message);
+                FailPending($"the block could not be built ({e.Message})");
+            }
         }
     }
+
+    /// <summary>Background loops that stopped, with why (empty while all run): shown by the SN's /v1/health.</summary>
+    public IReadOnlyList<string> StoppedLoops => _proposer.IsFaulted || (_proposer.IsCompleted && !_stop.IsCancellationRequested)
+        ? [$"block proposer: {_proposer.Exception?.InnerException?.Message ?? "ended"}"]
+        : [];
+
+    /// <summary>Blocks are cut at about this many bytes of transactions (each transaction is at most <see cref="TransactionCheck.MaxBytes"/>).</summary>
+    public const int MaxBlockBytes = 8 << 20;
 
     private async Task ReplicateAsync(Block block, CancellationToken cancellationToken)
     {
@@ -315,6 +339,9 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
 
     [LoggerMessage(LogLevel.Warning, "could not commit a block: {Reason}")]
     private static partial void LogProposalFailed(ILogger logger, string reason);
+
+    [LoggerMessage(LogLevel.Error, "the block proposer met {Kind} and goes on; the pending transactions were refused: {Reason}")]
+    private static partial void LogProposerError(ILogger logger, string kind, string reason);
 
     [LoggerMessage(LogLevel.Warning, "refused a ledger peer: {Reason}")]
     private static partial void LogRefusedPeer(ILogger logger, string reason);
