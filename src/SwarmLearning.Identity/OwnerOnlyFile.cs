@@ -10,7 +10,10 @@ public static class OwnerOnlyFile
     public static void Write(string path, ReadOnlySpan<byte> bytes)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        CreateDirectory(directory);
+        if (!Directory.Exists(directory))
+        {
+            CreateDirectory(directory); // a folder it makes is owner-only; an existing one (e.g. the working folder) is left as it is
+        }
         string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
@@ -36,20 +39,25 @@ public static class OwnerOnlyFile
     /// <summary>Writes <paramref name="text"/> as UTF-8, atomically, mode 0600.</summary>
     public static void WriteText(string path, string text) => Write(path, System.Text.Encoding.UTF8.GetBytes(text));
 
-    /// <summary>Creates <paramref name="directory"/> readable by its owner only (0700) when it does not exist.</summary>
+    /// <summary>
+    /// Makes <paramref name="directory"/> readable by its owner only (0700): created so, or tightened if it exists
+    /// with wider permissions (a parent folder made earlier by another step, or by hand).
+    /// </summary>
     public static void CreateDirectory(string directory)
     {
-        if (Directory.Exists(directory))
-        {
-            return;
-        }
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(directory);
+            return;
         }
-        else
+        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        if (!Directory.Exists(directory))
         {
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            Directory.CreateDirectory(directory, ownerOnly);
+        }
+        if (File.GetUnixFileMode(directory) != ownerOnly)
+        {
+            File.SetUnixFileMode(directory, ownerOnly);
         }
     }
 }

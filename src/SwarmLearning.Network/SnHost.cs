@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using SwarmLearning.Identity;
 using SwarmLearning.Identity.Spiffe;
 using SwarmLearning.Identity.Tls;
 using SwarmLearning.Ledger.Chain;
@@ -76,7 +77,7 @@ public sealed partial class SnHost : IAsyncDisposable
         }
         catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.AddressAlreadyInUse)
         {
-            throw PortTaken(options.Host, options.LedgerPort, "--ledger-port");
+            throw Listening.PortTaken(options.Host, options.LedgerPort, "--ledger-port");
         }
         var peers = new HttpClient(MutualTls.Handler(options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
         var host = new SnHost(app, files, ledger, peers, logs.CreateLogger<SnHost>());
@@ -84,8 +85,8 @@ public sealed partial class SnHost : IAsyncDisposable
         host.MapFiles(files, options);
         try
         {
-            await StartListening(app, options.Host, options.ApiPort, "--api-port", cancellationToken);
-            await StartListening(files, options.Host, options.FilePort, "--sn-fs-port", cancellationToken);
+            await Listening.StartAsync(app, options.Host, options.ApiPort, "--api-port", cancellationToken);
+            await Listening.StartAsync(files, options.Host, options.FilePort, "--sn-fs-port", cancellationToken);
         }
         catch
         {
@@ -131,22 +132,6 @@ public sealed partial class SnHost : IAsyncDisposable
         });
         return builder.Build();
     }
-
-    private static async Task StartListening(WebApplication app, string host, int port, string option, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await app.StartAsync(cancellationToken);
-        }
-        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
-            || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
-        {
-            throw PortTaken(host, port, option);
-        }
-    }
-
-    private static Core.SwarmException PortTaken(string host, int port, string option) =>
-        new($"port {port} on {host} is already in use (by another SN, SL node or program on this host): give this SN another port with {option}");
 
     /// <summary>Waits until the host is stopped (Ctrl-C, SIGTERM).</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);

@@ -56,7 +56,8 @@ public sealed partial class SlHost : IAsyncDisposable
 
         var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
         var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, cancellationToken);
-        IParameterTransport transport = new HttpsParameterTransport(store, options.Identity, options.CompressFetches);
+        var limits = new DownloadLimits();
+        IParameterTransport transport = new HttpsParameterTransport(store, options.Identity, options.CompressFetches, limits);
         if (options.FaultFetchDelay is { } delay)
         {
             LogFault(logger, SlowTransport.Variable, delay);
@@ -66,6 +67,7 @@ public sealed partial class SlHost : IAsyncDisposable
         {
             Timings = options.Timings,
             CanLead = options.CanLead,
+            Limits = limits,
             Logs = logs,
         };
         var events = new MlSessionEvents(logs.CreateLogger<MlSessionEvents>());

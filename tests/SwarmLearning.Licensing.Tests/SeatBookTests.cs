@@ -23,15 +23,15 @@ public sealed class SeatBookTests : IDisposable
         new LicenseTerms(id, "Hospital A", ["swarm-learning"], seats, _time.GetUtcNow().AddDays(startsInDays - 1), _time.GetUtcNow().AddDays(days)), _issuer).ToJson();
 
     [Fact]
-    public void Seats_are_given_up_to_the_count_then_refused_naming_the_holders()
+    public void Seats_are_given_up_to_the_count_then_refused_without_naming_the_holders()
     {
         var book = Open();
         book.Install(Licence(seats: 2), "lic.json");
         var first = book.Checkout("spiffe://swarm.local/sn/sn1", "sn");
         book.Checkout("spiffe://swarm.local/sl/node1", "sl");
         var refused = Assert.Throws<LicenseException>(() => book.Checkout("spiffe://swarm.local/sl/node2", "sl"));
-        Assert.Contains("all 2 seats are taken (by spiffe://swarm.local/sl/node1", refused.Message, StringComparison.Ordinal);
-        Assert.Contains("spiffe://swarm.local/sn/sn1", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("all 2 seats are taken", refused.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("spiffe://", refused.Message, StringComparison.Ordinal);
 
         // The same holder asking again (a restarted component) gets its own seat back, not a second one.
         Assert.Equal(first.LeaseId, book.Checkout("spiffe://swarm.local/sn/sn1", "sn").LeaseId);

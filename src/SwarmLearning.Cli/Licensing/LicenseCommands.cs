@@ -21,14 +21,15 @@ internal static class LicenseCommands
         var issuers = new Option<string?>("--trusted-issuer") { Description = "the licence issuers' public keys: a .pub file or a folder of them (default <data-dir>/issuers)" };
         var lease = new Option<string>("--lease") { Description = "how long a seat lasts without renewal: a crashed component's seat comes back after this", DefaultValueFactory = _ => "60s" };
         var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
-        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for spiffe://<trust-domain>/apls (not needed once an SVID is on disk)" };
+        var joinToken = JoinTokenInput.ValueOption("one-time token for spiffe://<trust-domain>/apls (not needed once an SVID is on disk)");
+        var joinTokenFile = JoinTokenInput.FileOption();
         var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-apls", "run the licence server: installed licences, and a seat for every SN and SL")
         {
-            dataDir, host, port, issuers, lease, identityServer, joinToken, cert, key, capath, foreground,
+            dataDir, host, port, issuers, lease, identityServer, joinToken, joinTokenFile, cert, key, capath, foreground,
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
             ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("apls", "licence server listening", cancellationToken))
@@ -36,7 +37,7 @@ internal static class LicenseCommands
         {
             string data = Path.GetFullPath(parse.GetValue(dataDir)!);
             using var logs = LoggerFactory.Create(CommandRun.ConsoleLogging);
-            var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
+            var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)),
                 Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
             if (identity.Id.Path != "/" + SwarmIdentities.LicenceServer)
             {

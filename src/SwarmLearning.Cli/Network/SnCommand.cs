@@ -24,7 +24,8 @@ internal static class SnCommand
         var sentinelIp = new Option<string?>("--sentinel-ip") { Description = "address of an SN already in the network, to join through" };
         var sentinelApiPort = new Option<int>("--sentinel-api-port") { Description = "that SN's API port", DefaultValueFactory = _ => SnOptions.DefaultApiPort };
         var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
-        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for this SN's first SVID (not needed once an SVID is on disk)" };
+        var joinToken = JoinTokenInput.ValueOption("one-time token for this SN's first SVID (not needed once an SVID is on disk)");
+        var joinTokenFile = JoinTokenInput.FileOption();
         var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
@@ -32,7 +33,7 @@ internal static class SnCommand
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-sn", "run a Swarm Network node: a member of the Raft-ordered ledger and the REST API SL nodes use")
         {
-            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, cert, key, capath, apls, foreground,
+            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, foreground,
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
             ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("sn-" + parse.GetValue(name), "SN ready", cancellationToken))
@@ -41,9 +42,9 @@ internal static class SnCommand
             string snName = parse.GetValue(name)!;
             string data = parse.GetValue(dataDir) ?? SwarmHome.Of("sn-" + snName);
             using var logs = LoggerFactory.Create(CommandRun.ConsoleLogging);
-            var identity = await IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
+            var identity = await IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)),
                 Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
-            if (!identity.Id.IsUnder(SwarmIdentities.SwarmNetwork) || identity.Id.Segments[^1] != snName)
+            if (SwarmIdentities.SnName(identity.Id) != snName)
             {
                 throw new SwarmException($"this SN's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sn/{snName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
             }

@@ -23,7 +23,8 @@ internal static class SlCommand
         var snApiPort = new Option<int>("--sn-api-port") { Description = "that SN's API port", DefaultValueFactory = _ => 30304 };
         var moreSns = new Option<string[]>("--sn") { Description = "further SN APIs (host:port) to fail over to; may be repeated", AllowMultipleArgumentsPerToken = true };
         var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
-        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for this node's first SVID (not needed once an SVID is on disk)" };
+        var joinToken = JoinTokenInput.ValueOption("one-time token for this node's first SVID (not needed once an SVID is on disk)");
+        var joinTokenFile = JoinTokenInput.FileOption();
         var cert = new Option<string?>("--cert") { Description = "use this certificate (PEM X509-SVID) instead of the identity server" };
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
@@ -39,7 +40,7 @@ internal static class SlCommand
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-sl", "run a Swarm Learning node: it starts the ML program, shares its parameters with the other nodes and merges")
         {
-            name, dataDir, host, filePort, compress, snIp, snApiPort, moreSns, identityServer, joinToken, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead, foreground,
+            name, dataDir, host, filePort, compress, snIp, snApiPort, moreSns, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead, foreground,
             waitWindow, leaderTimeout, stragglerTimeout,
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
@@ -64,9 +65,9 @@ internal static class SlCommand
             Directory.CreateDirectory(models);
             using var swLog = new SwLogProvider(Path.Combine(models, MlProgram.NameOf(program ?? "ml") + "_sw.log"));
             using var logs = LoggerFactory.Create(logging => CommandRun.ConsoleLogging(logging.AddProvider(swLog)));
-            var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, parse.GetValue(joinToken),
+            var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)),
                 Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);
-            if (!identity.Id.IsUnder(SwarmIdentities.SwarmLearning) || identity.Id.Segments[^1] != nodeName)
+            if (SwarmIdentities.SlNodeName(identity.Id) != nodeName)
             {
                 throw new SwarmException($"this node's certificate is for {identity.Id}, not spiffe://{identity.Id.TrustDomain}/sl/{nodeName}: create the join token for that ID, or pass --name {identity.Id.Segments[^1]}");
             }

@@ -20,7 +20,9 @@ internal static class Background
         Directory.CreateDirectory(ComponentRecord.LogFolder);
         string log = Path.Combine(ComponentRecord.LogFolder, name + ".log");
         long from = File.Exists(log) ? new FileInfo(log).Length : 0;
-        string[] arguments = [.. Environment.GetCommandLineArgs().Skip(1), "--foreground"];
+        var given = Environment.GetCommandLineArgs().Skip(1).ToList();
+        string? token = JoinTokenInput.Extract(given); // to the child in its environment, never on its command line
+        string[] arguments = [.. given, "--foreground"];
         var command = new List<string> { Environment.ProcessPath! };
         if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
         {
@@ -28,6 +30,10 @@ internal static class Background
         }
         command.AddRange(arguments);
         var shell = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
+        if (token is not null)
+        {
+            shell.Environment[JoinTokenInput.Variable] = token;
+        }
         shell.ArgumentList.Add("-c");
         shell.ArgumentList.Add($"setsid {string.Join(' ', command.Select(Quote))} >> {Quote(log)} 2>&1 < /dev/null & echo $!");
         using var launcher = Process.Start(shell)!;

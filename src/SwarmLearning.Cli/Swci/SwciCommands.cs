@@ -33,13 +33,14 @@ internal static class SwciCommands
         var name = new Argument<string>("name") { Description = "the context's name; the operator identity is spiffe://<trust-domain>/swci/<name>" };
         var sns = new Option<string[]>("--sn") { Description = "SN API host:port (repeat for fail-over)", Required = true };
         var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
-        var joinToken = new Option<string?>("--join-token") { Description = "one-time token for spiffe://<trust-domain>/swci/<name>" };
-        var create = new Command("create", "create a context and make it current: get the operator's SVID, put its ledger key on the chain") { name, sns, identityServer, joinToken };
+        var joinToken = JoinTokenInput.ValueOption("one-time token for spiffe://<trust-domain>/swci/<name>");
+        var joinTokenFile = JoinTokenInput.FileOption();
+        var create = new Command("create", "create a context and make it current: get the operator's SVID, put its ledger key on the chain") { name, sns, identityServer, joinToken, joinTokenFile };
         create.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             var context = new SwciContext(parse.GetValue(name)!, parse.GetValue(sns)!);
             context.Save();
-            if (parse.GetValue(joinToken) is { } token)
+            if (JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)) is { } token)
             {
                 using (await new IdentityClient(parse.GetValue(identityServer)!).AttestAsync(JoinToken.Parse(token), new SvidFolder(Path.Combine(context.Folder, "identity")), cancellationToken: cancellationToken)) { }
             }

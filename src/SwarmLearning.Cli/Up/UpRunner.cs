@@ -142,7 +142,13 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
 
     private ChildProcess Start(string name, params string[] arguments)
     {
-        var child = ChildProcess.Start(name, Path.Combine(Logs, name + ".log"), Progress, new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1" }, arguments);
+        var given = arguments.ToList();
+        var environment = new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1" };
+        if (JoinTokenInput.Extract(given) is { } token)
+        {
+            environment[JoinTokenInput.Variable] = token; // never on a child's command line
+        }
+        var child = ChildProcess.Start(name, Path.Combine(Logs, name + ".log"), Progress, environment, [.. given]);
         _children.Add(child);
         return child;
     }

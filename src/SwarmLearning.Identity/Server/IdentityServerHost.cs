@@ -60,13 +60,13 @@ public sealed class IdentityServerHost : IAsyncDisposable
         adminHost.MapGrpcService<AdminService>();
         try
         {
-            await publicHost.StartAsync(cancellationToken);
+            await Listening.StartAsync(publicHost, options.Host, options.Port, "--port", cancellationToken);
             await adminHost.StartAsync(cancellationToken);
         }
-        catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        catch
         {
             authority.Dispose();
-            throw new Core.SwarmException($"cannot listen on {options.Host}:{options.Port}: {e.Message}. Is another identity server running? Stop it or pass --port");
+            throw;
         }
         if (!OperatingSystem.IsWindows())
         {

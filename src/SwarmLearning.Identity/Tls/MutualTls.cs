@@ -9,10 +9,14 @@ namespace SwarmLearning.Identity.Tls;
 /// <summary>
 /// Wires an <see cref="ISvidSource"/> and a <see cref="PeerPolicy"/> into Kestrel (server side) and into
 /// <see cref="SocketsHttpHandler"/> (client side). Both read the current SVID at each handshake, so rotation needs no
-/// restart; connections already up keep the certificate they started with.
+/// restart; connections already up keep the certificate they started with. Every component speaks TLS 1.3 only
+/// (AEAD suites, forward secrecy): all of them are ours, so nothing older needs to be offered (docs/security.md).
 /// </summary>
 public static class MutualTls
 {
+    /// <summary>The one protocol version between our components.</summary>
+    public const SslProtocols Protocols = SslProtocols.Tls13;
+
     /// <summary>Serves with the current SVID and checks every client certificate against <paramref name="clients"/>.</summary>
     /// <param name="https">Kestrel's HTTPS options for the endpoint.</param>
     /// <param name="source">This server's identity.</param>
@@ -21,7 +25,7 @@ public static class MutualTls
     /// <param name="logger">Logs refused peers.</param>
     public static void UseSvid(this HttpsConnectionAdapterOptions https, ISvidSource source, PeerPolicy clients, bool requireClientCertificate = true, ILogger? logger = null)
     {
-        https.SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+        https.SslProtocols = Protocols;
         https.ServerCertificateSelector = (_, _) => source.Current;
         https.ClientCertificateMode = requireClientCertificate ? ClientCertificateMode.RequireCertificate : ClientCertificateMode.AllowCertificate;
         https.CheckCertificateRevocation = false;
@@ -47,7 +51,7 @@ public static class MutualTls
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(2),
             EnableMultipleHttp2Connections = true,
         };
-        handler.SslOptions.EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13;
+        handler.SslOptions.EnabledSslProtocols = Protocols;
         handler.SslOptions.CertificateRevocationCheckMode = X509RevocationMode.NoCheck;
         if (source is not null)
         {

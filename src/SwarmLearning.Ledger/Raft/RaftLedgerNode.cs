@@ -298,6 +298,8 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
         var options = new SslOptions();
         options.ServerOptions.ServerCertificateSelectionCallback = (_, _) => identity.Current;
         options.ServerOptions.ClientCertificateRequired = true;
+        options.ServerOptions.EnabledSslProtocols = MutualTls.Protocols;
+        options.ClientOptions.EnabledSslProtocols = MutualTls.Protocols;
         options.ServerOptions.CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck;
         options.ServerOptions.RemoteCertificateValidationCallback = (_, certificate, _, _) => Accept(policy, certificate, logger);
         options.ClientOptions.TargetHost = "sn";

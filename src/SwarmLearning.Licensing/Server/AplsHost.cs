@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -54,7 +55,7 @@ public sealed partial class AplsHost : IAsyncDisposable
         var app = builder.Build();
         var logger = app.Services.GetService(typeof(ILoggerFactory)) is ILoggerFactory factory ? factory.CreateLogger<AplsHost>() : null;
         Map(app, seats, logger);
-        await app.StartAsync(cancellationToken);
+        await Identity.Listening.StartAsync(app, options.Host, options.Port, "--port", cancellationToken);
         int port = new Uri(app.Urls.First()).Port;
         if (logger is not null)
         {
@@ -75,34 +76,79 @@ public sealed partial class AplsHost : IAsyncDisposable
         app.MapGet("/v1/licenses", () => Results.Ok(seats.Licenses().Select(Info).ToList()));
         app.MapPost("/v1/licenses", async (HttpContext context) =>
         {
+            var caller = Caller(context);
+            if (!caller.IsUnder(SwarmIdentities.CommandInterface))
+            {
+                return Forbidden($"{caller} may not install licences: install them on the licence server's host (`swarm license install`) or as an operator (spiffe://{caller.TrustDomain}/swci/*)");
+            }
             using var reader = new StreamReader(context.Request.Body);
             string text = await reader.ReadToEndAsync(context.RequestAborted);
             return Guard(() =>
             {
                 var terms = seats.Install(text, "the uploaded licence");
-                Log(logger, $"{Caller(context)} installed licence {terms.Id} ({terms.Seats} seats until {terms.NotAfter:yyyy-MM-dd})");
+                Log(logger, $"{caller} installed licence {terms.Id} ({terms.Seats} seats until {terms.NotAfter:yyyy-MM-dd})");
                 return Results.Ok(Info(new InstalledLicense("", terms, null, 0)));
             });
         });
-        app.MapGet("/v1/seats", () => Results.Ok(seats.Leases().Select(l => Seat(l, seats)).ToList()));
-        app.MapPost("/v1/seats", (HttpContext context, SeatRequest request) => Guard(() =>
+        // Operators see every seat; a component sees its own.
+        app.MapGet("/v1/seats", (HttpContext context) => Results.Ok(seats.Leases()
+            .Where(l => Caller(context).IsUnder(SwarmIdentities.CommandInterface) || l.Holder == Caller(context).ToString()).Select(l => Seat(l, seats)).ToList()));
+        app.MapPost("/v1/seats", async (HttpContext context) =>
         {
-            var lease = seats.Checkout(Caller(context), request.Component);
-            Log(logger, $"seat for {lease.Holder} ({lease.Component}) on licence {lease.LicenseId} until {lease.ExpiresAt:HH:mm:ss}");
-            return Results.Ok(Seat(lease, seats));
-        }, logger, Caller(context)));
-        app.MapPost("/v1/seats/{leaseId}/renew", (HttpContext context, string leaseId, SeatRequest request) =>
-            Guard(() => Results.Ok(Seat(seats.Renew(leaseId, Caller(context), request.Component), seats)), logger, Caller(context)));
+            var (request, refusal) = await SeatRequestOf(context);
+            return refusal ?? Guard(() =>
+            {
+                var lease = seats.Checkout(Caller(context).ToString(), request!.Component);
+                Log(logger, $"seat for {lease.Holder} ({lease.Component}) on licence {lease.LicenseId} until {lease.ExpiresAt:HH:mm:ss}");
+                return Results.Ok(Seat(lease, seats));
+            }, logger, Caller(context).ToString());
+        });
+        app.MapPost("/v1/seats/{leaseId}/renew", async (HttpContext context, string leaseId) =>
+        {
+            var (request, refusal) = await SeatRequestOf(context);
+            return refusal ?? Guard(() => Results.Ok(Seat(seats.Renew(leaseId, Caller(context).ToString(), request!.Component), seats)), logger, Caller(context).ToString());
+        });
         app.MapDelete("/v1/seats/{leaseId}", (HttpContext context, string leaseId) =>
         {
-            bool released = seats.Release(leaseId, Caller(context));
+            string caller = Caller(context).ToString();
+            bool released = seats.Release(leaseId, caller);
             if (released)
             {
-                Log(logger, $"{Caller(context)} returned its seat");
+                Log(logger, $"{caller} returned its seat");
             }
-            return released ? Results.NoContent() : Results.Problem($"no seat {leaseId} held by {Caller(context)}", statusCode: StatusCodes.Status404NotFound);
+            return released ? Results.NoContent() : Results.Problem($"no seat {leaseId} held by {caller}", statusCode: StatusCodes.Status404NotFound);
         });
     }
+
+    /// <summary>
+    /// Seats are for the components that run a swarm: exactly spiffe://TD/sn/NAME ("sn") and spiffe://TD/sl/NAME
+    /// ("sl"), each asking for its own kind. The body must be a seat request with a component.
+    /// </summary>
+    private static async Task<(SeatRequest? Request, IResult? Refusal)> SeatRequestOf(HttpContext context)
+    {
+        var caller = Caller(context);
+        string? kind = SwarmIdentities.SnName(caller) is not null ? "sn" : SwarmIdentities.SlNodeName(caller) is not null ? "sl" : null;
+        if (kind is null)
+        {
+            return (null, Forbidden($"{caller} may not take a seat: seats are for SN (spiffe://{caller.TrustDomain}/sn/NAME) and SL (spiffe://{caller.TrustDomain}/sl/NAME) nodes"));
+        }
+        SeatRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync<SeatRequest>(context.Request.Body, StrictJson, context.RequestAborted);
+        }
+        catch (JsonException e)
+        {
+            return (null, Results.Problem($"the body is not a seat request: {e.Message}", statusCode: StatusCodes.Status400BadRequest));
+        }
+        return request is null ? (null, Results.Problem("the body is not a seat request: null", statusCode: StatusCodes.Status400BadRequest))
+            : request.Component != kind ? (null, Results.Problem($"{caller} asks as '{request.Component}' but is an {kind} node", statusCode: StatusCodes.Status400BadRequest))
+            : (request, null);
+    }
+
+    private static readonly JsonSerializerOptions StrictJson = new(JsonSerializerDefaults.Web) { RespectNullableAnnotations = true, RespectRequiredConstructorParameters = true };
+
+    private static IResult Forbidden(string reason) => Results.Problem(reason, statusCode: StatusCodes.Status403Forbidden);
 
     private static IResult Guard(Func<IResult> action, ILogger? logger = null, string? caller = null)
     {
@@ -120,7 +166,7 @@ public sealed partial class AplsHost : IAsyncDisposable
         }
     }
 
-    private static string Caller(HttpContext context) => SvidCertificate.LeafId(context.Connection.ClientCertificate!).ToString();
+    private static SpiffeId Caller(HttpContext context) => SvidCertificate.LeafId(context.Connection.ClientCertificate!);
 
     private static SeatInfo Seat(SeatLease lease, SeatBook seats) =>
         new(lease.LeaseId, lease.Holder, lease.Component, lease.LicenseId, lease.ExpiresAt, seats.LeaseTime.TotalSeconds);

@@ -32,6 +32,7 @@ public sealed class SeatBook
         _issuers = issuers;
         _time = time;
         LeaseTime = leaseTime;
+        OwnerOnlyFile.CreateDirectory(directory);
         OwnerOnlyFile.CreateDirectory(LicenseDirectory);
         _leases = File.Exists(SeatsPath)
             ? JsonSerializer.Deserialize<List<SeatLease>>(File.ReadAllText(SeatsPath), Json)!.ToDictionary(l => l.LeaseId)
@@ -120,9 +121,11 @@ public sealed class SeatBook
                     return Save(new SeatLease(Guid.NewGuid().ToString("N"), holder, component, terms.Id, now + LeaseTime));
                 }
             }
+            // Who holds the seats is for operators (GET /v1/seats as spiffe://TD/swci/*), not for whoever was refused.
             int seats = current.Sum(t => t.Seats);
-            string holders = string.Join(", ", _leases.Values.OrderBy(l => l.Holder, StringComparer.Ordinal).Select(l => $"{l.Holder} until {l.ExpiresAt:HH:mm:ss}"));
-            throw new LicenseException($"all {seats} seats are taken (by {holders}); stop one of them, wait for a crashed one's lease to lapse, or install a licence with more seats");
+            var freed = _leases.Values.Min(l => l.ExpiresAt);
+            throw new LicenseException($"all {seats} seats are taken; the next lease that is not renewed lapses at {freed:HH:mm:ss} UTC. " +
+                "`swarm license list` on the licence server's host shows the holders; stop one of them, or install a licence with more seats");
         }
     }
 

@@ -13,10 +13,20 @@ namespace SwarmLearning.Node.Files;
 /// servers). Streams to a partial file while hashing; a download cut short resumes with an HTTP range request; the
 /// file enters the store only when its SHA-256 is the one asked for. With <paramref name="compress"/> a whole-file
 /// download asks for zstd (docs/sl-node.md has the measured gain); a resumed one asks for the rest uncompressed.
+/// Bounded by <see cref="DownloadLimits"/>: no more bytes than the model's layout allows (after decompression), and no
+/// silence longer than the idle timeout.
 /// </summary>
-public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSource identity, bool compress = false) : IParameterTransport, IDisposable
+public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSource identity, bool compress = false, DownloadLimits? limits = null) : IParameterTransport, IDisposable
 {
-    private readonly HttpClient _http = new(MutualTls.Handler(identity, PeerPolicy.Under(identity, SwarmIdentities.SwarmLearning))) { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly HttpClient _http = new(Handler(identity)) { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly DownloadLimits _limits = limits ?? new DownloadLimits();
+
+    private static SocketsHttpHandler Handler(ISvidSource identity)
+    {
+        var handler = MutualTls.Handler(identity, PeerPolicy.Under(identity, SwarmIdentities.SwarmLearning));
+        handler.ConnectTimeout = TimeSpan.FromSeconds(15);
+        return handler;
+    }
 
     /// <inheritdoc />
     public async Task FetchAsync(ContentHash hash, string peerNodeId, string? peerAddress, CancellationToken cancellationToken)
@@ -46,6 +56,11 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
             {
                 throw new PeerUnavailableException($"could not fetch {hash.Short} from node '{peerNodeId}' at {peerAddress}: {e.Message}");
             }
+            catch (TooLargeException e)
+            {
+                File.Delete(partial);
+                throw new PeerUnavailableException($"node '{peerNodeId}' sent more than {e.Limit} bytes for {hash.Short}, more than this training's model can have; discarded");
+            }
         }
         if (received != hash)
         {
@@ -56,7 +71,7 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
     }
 
     /// <summary>A cut connection, or a compressed stream that broke off: the next attempt resumes uncompressed.</summary>
-    private static bool IsTransient(Exception e) => e is HttpRequestException or IOException or ZstdSharp.ZstdException;
+    private static bool IsTransient(Exception e) => e is HttpRequestException or IOException or ZstdSharp.ZstdException or StalledException;
 
     /// <summary>Downloads into the partial file (resuming it) and returns the SHA-256 of the whole file, hashed as it is written.</summary>
     private async Task<ContentHash> DownloadAsync(Uri url, string partial, CancellationToken cancellationToken)
@@ -71,7 +86,23 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
         {
             request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue(ZstdFileResult.Coding));
         }
-        using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        long limit = _limits.MaxBytes;
+        if (have > limit)
+        {
+            throw new TooLargeException(limit);
+        }
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        idle.CancelAfter(_limits.IdleTimeout);
+        HttpResponseMessage sent;
+        try
+        {
+            sent = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, idle.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new StalledException($"{url.Authority} did not answer within {_limits.IdleTimeout.TotalSeconds:0} s");
+        }
+        using var response = sent;
         if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
         {
             return ContentHash.OfFile(partial); // everything had arrived already
@@ -92,9 +123,56 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
         await using var body = response.Content.Headers.ContentEncoding.Contains(ZstdFileResult.Coding)
             ? new ZstdSharp.DecompressionStream(received, 1 << 20)
             : received;
-        await body.CopyToAsync(hashing, 1 << 20, cancellationToken);
+        if (response.Content.Headers.ContentLength is { } announced && have + announced > limit && !response.Content.Headers.ContentEncoding.Contains(ZstdFileResult.Coding))
+        {
+            throw new TooLargeException(limit);
+        }
+        await CopyBoundedAsync(body, hashing, limit - have, url, idle, cancellationToken);
         await hashing.FlushAsync(cancellationToken);
         return hashing.Finish();
+    }
+
+    /// <summary>Copies at most <paramref name="budget"/> bytes (counted after decompression), restarting the idle clock at each read.</summary>
+    private async Task CopyBoundedAsync(Stream from, Stream to, long budget, Uri url, CancellationTokenSource idle, CancellationToken cancellationToken)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            while (true)
+            {
+                idle.CancelAfter(_limits.IdleTimeout);
+                int read;
+                try
+                {
+                    read = await from.ReadAsync(buffer, idle.Token);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new StalledException($"{url.Authority} sent nothing for {_limits.IdleTimeout.TotalSeconds:0} s");
+                }
+                if (read == 0)
+                {
+                    return;
+                }
+                budget -= read;
+                if (budget < 0)
+                {
+                    throw new TooLargeException(_limits.MaxBytes);
+                }
+                await to.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private sealed class StalledException(string message) : IOException(message);
+
+    private sealed class TooLargeException(long limit) : Exception($"more than {limit} bytes")
+    {
+        public long Limit { get; } = limit;
     }
 
     /// <inheritdoc />

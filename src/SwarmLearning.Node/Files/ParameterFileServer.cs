@@ -51,7 +51,7 @@ public sealed class ParameterFileServer : IAsyncDisposable
                 ? new ZstdFileResult(store.PathOf(content))
                 : Results.File(store.PathOf(content), "application/octet-stream", enableRangeProcessing: true);
         });
-        await app.StartAsync(cancellationToken);
+        await Identity.Listening.StartAsync(app, host, port, "--sl-fs-port", cancellationToken);
         int bound = new Uri(app.Urls.First()).Port;
         return new ParameterFileServer(app, bound);
     }

@@ -50,6 +50,7 @@ internal sealed partial class MlChannelService(SlNodeContext context, MlSessionE
         };
         var node = new SwarmNode(options, context.Ledger, context.Store, context.Transport, context.Time, context.Logs.CreateLogger<SwarmNode>());
         await node.RegisterAsync(model.Signature, cancellationToken);
+        context.Limits.Expect(model.Signature); // registered: the contract holds this layout, so no file of it is larger
         _node = node;
         _interval = new AdaptiveSyncInterval(parameters.SyncFrequency, parameters.UseAdaptiveSync);
         LogRegistered(_logger, context.NodeId, options.Contract, parameters.MinPeers, parameters.SyncFrequency, parameters.MergeMethod, model.Signature.Tensors.Count);

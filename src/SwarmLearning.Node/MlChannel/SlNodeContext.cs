@@ -25,6 +25,9 @@ public sealed record SlNodeContext(string NodeId, ILedger Ledger, FileParameterS
     /// <summary>The node's clock.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>Bounds on downloads from peers; set from the model's layout once the program registers.</summary>
+    public DownloadLimits Limits { get; init; } = new();
+
     /// <summary>Where the round engine logs.</summary>
     public required ILoggerFactory Logs { get; init; }
 }
