@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 
 namespace SwarmLearning.Network;
@@ -40,39 +39,32 @@ internal static class RequestInput
 }
 
 /// <summary>
-/// Bounds how often one caller may be refused: 30 refusals a minute, then 429 until the bucket refills. Keeps a peer
-/// that sends bad requests in a loop from costing the SN more than a few checks (docs/security.md).
+/// Bounds how often one caller may be refused: 30 refusals within a minute, then 429 until that minute is over. Keeps a
+/// peer that sends bad requests in a loop from costing the SN more than a few checks (docs/security.md).
 /// </summary>
 internal sealed class RefusalLimiter : IDisposable
 {
-    private readonly ConcurrentDictionary<string, TokenBucketRateLimiter> _buckets = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (DateTime Start, int Count)> _windows = new(StringComparer.Ordinal);
 
     public const int PerMinute = 30;
 
     /// <summary>Whether <paramref name="caller"/> has used up its refusals for now.</summary>
-    public bool Exhausted(string caller) => _buckets.TryGetValue(caller, out var bucket) && bucket.GetStatistics()?.CurrentAvailablePermits == 0;
+    public bool Exhausted(string caller) =>
+        _windows.TryGetValue(caller, out var window) && DateTime.UtcNow - window.Start < TimeSpan.FromMinutes(1) && window.Count >= PerMinute;
 
     /// <summary>Counts one refusal of <paramref name="caller"/>.</summary>
     public void Count(string caller)
     {
-        if (_buckets.Count > 10_000)
+        if (_windows.Count > 10_000)
         {
-            _buckets.Clear(); // bounded memory; at worst a caller gets a fresh bucket
+            _windows.Clear(); // bounded memory; at worst a caller starts a fresh window
         }
-        using var lease = _buckets.GetOrAdd(caller, _ => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-        {
-            TokenLimit = PerMinute, TokensPerPeriod = PerMinute, ReplenishmentPeriod = TimeSpan.FromMinutes(1), QueueLimit = 0, AutoReplenishment = true,
-        })).AttemptAcquire();
+        var now = DateTime.UtcNow;
+        _windows.AddOrUpdate(caller, _ => (now, 1), (_, window) => now - window.Start < TimeSpan.FromMinutes(1) ? (window.Start, window.Count + 1) : (now, 1));
     }
 
     public static IResult TooMany(string caller) => Results.Problem(
         $"{caller} was refused more than {PerMinute} times in the last minute; fix the requests and retry in a minute", statusCode: StatusCodes.Status429TooManyRequests);
 
-    public void Dispose()
-    {
-        foreach (var bucket in _buckets.Values)
-        {
-            bucket.Dispose();
-        }
-    }
+    public void Dispose() => _windows.Clear();
 }

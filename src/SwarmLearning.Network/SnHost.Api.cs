@@ -116,6 +116,10 @@ public sealed partial class SnHost
             {
                 return Refuse(caller, RequestInput.Refused("not-allowed", $"{caller} is an SN: an SN's ledger key is registered once, when it joins, and never through this endpoint", StatusCodes.Status403Forbidden));
             }
+            if (!Ledger.IsLeader)
+            {
+                await Ledger.ReadBarrierAsync(context.RequestAborted);
+            }
             if (Ledger.State?.Keys.GetValueOrDefault(caller.ToString()) is { } known)
             {
                 // Already there: answered without writing anything. Another key is refused: keys change only by rotation.
@@ -147,6 +151,10 @@ public sealed partial class SnHost
             {
                 return Refuse(caller, Results.Problem($"the transaction's sender {transaction.Body.Sender} is not the caller {caller}: a node submits its own transactions",
                     statusCode: StatusCodes.Status403Forbidden));
+            }
+            if (Admission(transaction) is not null && !Ledger.IsLeader)
+            {
+                await Ledger.ReadBarrierAsync(context.RequestAborted); // a follower may lag: judge on what the leader has committed
             }
             if (Admission(transaction) is { } refused)
             {

@@ -110,6 +110,7 @@ public sealed partial class SnHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None); // a failed start is reported once, as one line, by the caller
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning).AddFilter("DotNext", LogLevel.Warning);
         builder.Services.ConfigureHttpJsonOptions(json =>
         {

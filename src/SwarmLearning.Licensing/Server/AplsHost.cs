@@ -46,6 +46,7 @@ public sealed partial class AplsHost : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None); // a failed start is reported once, as one line, by the caller
         var tlsLog = LoggerFactory.Create(l => logging?.Invoke(l)).CreateLogger("SwarmLearning.Licensing.Tls");
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.Port, listen =>
         {
