@@ -37,6 +37,37 @@ public sealed class AuthorityTests : IDisposable
         Assert.Null(reason);
     }
 
+    [Fact]
+    public void Removal_is_final_for_the_old_key_and_a_new_token_admits_only_the_new_one()
+    {
+        using var authority = Open();
+        var (oldKey, oldCsr) = SvidMaterial.NewKeyAndRequest();
+        using var old = authority.Attest(authority.CreateJoinToken(Node, TimeSpan.FromMinutes(10)).Secret, oldCsr);
+        Assert.True(authority.Remove(Node));
+
+        // A token for the removed ID does not re-admit the old holder before it is used...
+        var token = authority.CreateJoinToken(Node, TimeSpan.FromMinutes(10));
+        var (_, renewCsr) = SvidMaterial.NewKeyAndRequest();
+        Assert.Throws<IdentityRefusedException>(() => authority.Renew(old, renewCsr));
+        // ...nor after: it admits the new key, and the old certificate never renews again.
+        var (newKey, newCsr) = SvidMaterial.NewKeyAndRequest();
+        using var fresh = authority.Attest(token.Secret, newCsr);
+        Assert.Contains("not its current one", Assert.Throws<IdentityRefusedException>(() => authority.Renew(old, renewCsr)).Message, StringComparison.Ordinal);
+        using var renewed = authority.Renew(fresh, renewCsr);
+        using var again = authority.Renew(renewed, renewCsr);
+        Assert.Throws<IdentityRefusedException>(() => authority.Renew(fresh, renewCsr)); // two generations back
+        oldKey.Dispose();
+        newKey.Dispose();
+    }
+
+    [Fact]
+    public void A_join_token_cannot_outlive_the_servers_maximum()
+    {
+        using var authority = Open();
+        Assert.Contains("at most 168 h", Assert.Throws<IdentityRefusedException>(() => authority.CreateJoinToken(Node, TimeSpan.FromDays(36500))).Message, StringComparison.Ordinal);
+        authority.CreateJoinToken(Node, TimeSpan.FromDays(7));
+    }
+
     [Theory]
     [InlineData(10)]
     [InlineData(3600)]
