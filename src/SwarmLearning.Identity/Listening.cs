@@ -21,5 +21,5 @@ public static class Listening
 
     /// <summary>The one-line error for a taken port.</summary>
     public static Core.SwarmException PortTaken(string host, int port, string option) =>
-        new($"port {port} on {host} is already in use (another swarm component or program on this host): choose another with {option} (docs/operations.md has the port table)");
+        new($"port {port} on {host} is already in use (another swarm component or program on this host): choose another with {option} (docs/security.md has the port table)");
 }

@@ -58,8 +58,8 @@ public sealed partial class SnHost : IAsyncDisposable
         var callers = new PeerPolicy(() => options.Identity.Bundle,
             id => id.TrustDomain == options.Identity.Id.TrustDomain && (id.IsUnder(SwarmIdentities.SwarmNetwork) || id.IsUnder(SwarmIdentities.SwarmLearning) || id.IsUnder(SwarmIdentities.CommandInterface)),
             $"spiffe://{options.Identity.Id.TrustDomain}/sn|sl|swci/*");
-        var app = Build(logging, address, options.ApiPort, options.Identity, callers, "--api-port");
-        var files = Build(logging, address, options.FilePort, options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork), "--sn-fs-port");
+        var app = Build(logging, address, options.ApiPort, options.Identity, callers, openApi: true);
+        var files = Build(logging, address, options.FilePort, options.Identity, PeerPolicy.Under(options.Identity, SwarmIdentities.SwarmNetwork), openApi: false);
         var logs = app.Services.GetRequiredService<ILoggerFactory>();
         var ledgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory);
         RaftLedgerNode ledger;
@@ -105,7 +105,7 @@ public sealed partial class SnHost : IAsyncDisposable
         return host;
     }
 
-    private static WebApplication Build(Action<ILoggingBuilder>? logging, IPAddress address, int port, ISvidSource identity, PeerPolicy callers, string option)
+    private static WebApplication Build(Action<ILoggingBuilder>? logging, IPAddress address, int port, ISvidSource identity, PeerPolicy callers, bool openApi)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -117,7 +117,7 @@ public sealed partial class SnHost : IAsyncDisposable
             json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter(System.Text.Json.JsonNamingPolicy.KebabCaseLower));
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
         });
-        if (option == "--api-port")
+        if (openApi)
         {
             builder.Services.AddOpenApi("v1");
         }

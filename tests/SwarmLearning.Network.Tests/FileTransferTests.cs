@@ -117,6 +117,33 @@ public sealed class FileTransferTests : IAsyncLifetime
         await Assert.ThrowsAsync<PeerUnavailableException>(() => missing.FetchAsync(ContentHash.Of([1, 2, 3]), "a", _address, CancellationToken.None));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_peer_sending_more_than_the_models_layout_allows_is_cut_off(bool compress)
+    {
+        // The rogue peer holds a 4 MB file under the hash asked for; this training's model is 1,000 floats.
+        var hash = await _serverStore.PutAsync(new ModelState([Tensor.FromFloats("w", [1_000_000], new float[1_000_000])]), CancellationToken.None);
+        var limits = new DownloadLimits();
+        limits.Expect(new ModelSignature([new TensorSpec("w", DType.F32, [1000])]));
+        using var transport = new HttpsParameterTransport(_clientStore, Svid("sl/b"), compress, limits);
+        var error = await Assert.ThrowsAsync<PeerUnavailableException>(() => transport.FetchAsync(hash, "a", _address, CancellationToken.None));
+        Assert.Contains("more than this training's model can have", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_clientStore.PathOf(hash) + ".part"));
+        Assert.False(_clientStore.Contains(hash));
+    }
+
+    [Fact]
+    public async Task A_peer_that_goes_silent_is_given_up_after_the_idle_time()
+    {
+        using var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0); // accepts, then says nothing
+        silent.Start();
+        using var transport = new HttpsParameterTransport(_clientStore, Svid("sl/b"), limits: new DownloadLimits { IdleTimeout = TimeSpan.FromSeconds(1) });
+        var error = await Assert.ThrowsAsync<PeerUnavailableException>(() =>
+            transport.FetchAsync(ContentHash.Of([4, 5, 6]), "a", $"https://127.0.0.1:{((System.Net.IPEndPoint)silent.LocalEndpoint).Port}", CancellationToken.None));
+        Assert.Contains("did not answer within 1 s", error.Message, StringComparison.Ordinal);
+    }
+
     private static ModelState Model(int floats) =>
         new([Tensor.FromFloats("w", [floats], Enumerable.Range(0, floats).Select(i => (float)Math.Sin(i)).ToArray())]);
 

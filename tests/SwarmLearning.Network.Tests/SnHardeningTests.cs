@@ -24,7 +24,7 @@ public sealed class SnHardeningTests(SecuritySwarm swarm) : IClassFixture<Securi
         using var http = swarm.Client(sl);
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         Assert.True((await Post(http, "sn2-api", "/v1/keys", new KeyRequest(ChainRules.PublicKeyOf(key)))).IsSuccessStatusCode);
-        var good = SignedTransaction.Sign(new TxBody("swarm.local/main", sl.Id.ToString(), 1, new ContractAction(new RegisterNode("hard", "writer", new([new("w", Core.Model.DType.F32, [2])]), new TrainingParameters(1, 5)))), key);
+        var good = Registration(sl, key, "hard", "writer");
         string json = System.Text.Json.JsonSerializer.Serialize(good, LedgerJson.Options);
 
         // "action": null killed the leader's proposer before; now it is a 400 that names the field.
@@ -81,8 +81,7 @@ public sealed class SnHardeningTests(SecuritySwarm swarm) : IClassFixture<Securi
             Assert.False(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
         }
         // The victim's key is the one it registered: it still signs for itself.
-        var tx = SignedTransaction.Sign(new TxBody("swarm.local/main", victim.Id.ToString(), 1, new ContractAction(new RegisterNode("keys", "victim", new([new("w", Core.Model.DType.F32, [2])]), new TrainingParameters(1, 5)))), victimKey);
-        using var own = await Post(victimHttp, "sn2-api", "/v1/transactions", tx);
+        using var own = await Post(victimHttp, "sn2-api", "/v1/transactions", Registration(victim, victimKey, "keys", "victim"));
         Assert.True(own.IsSuccessStatusCode, await own.Content.ReadAsStringAsync());
     }
 
@@ -168,6 +167,10 @@ public sealed class SnHardeningTests(SecuritySwarm swarm) : IClassFixture<Securi
         var nested = from name in field from inner in flat from more in flat select more.Length > 2 ? $"{{\"{name}\":{inner},{more[1..]}" : $"{{\"{name}\":{inner}}}";
         return Gen.OneOf(flat, nested, scalar, Gen.Elements("{", "}", "[{]", "not json", "{\"body\":{\"action\":{\"action\":\"contract\",\"tx\":{\"type\":\"nope\"}}}}"));
     }
+
+    private static SignedTransaction Registration(ISvidSource node, ECDsa key, string contract, string name) =>
+        SignedTransaction.Sign(new TxBody("swarm.local/main", node.Id.ToString(), 1, new ContractAction(
+            new RegisterNode(contract, name, new([new("w", Core.Model.DType.F32, [2])]), new TrainingParameters(1, 5)))), key);
 
     private async Task<SnHealth> Health(HttpClient http) => (await http.GetFromJsonAsync<SnHealth>(swarm.Url("sn1-api", "/v1/health"), LedgerJson.Options))!;
 

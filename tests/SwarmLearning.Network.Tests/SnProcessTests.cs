@@ -60,10 +60,15 @@ public sealed class SnProcessTests : IAsyncLifetime
             Assert.Contains("node1", contract!.Nodes.Keys);
         }
 
-        // Refusals: a forged signature is on the chain as refused and changes nothing; acting for another node is refused.
+        // Refusals: a forged signature is refused at the API and never written; acting for another node is refused.
         var forged = Sign(key, 2, new LeaveContract("mnist", "node1")) with { Signature = Sign(key, 2, new FinishTraining("mnist", "node1")).Signature };
-        var refused = await Post<TxResult>(http, "sn1", "/v1/transactions", forged);
-        Assert.Equal("bad-signature", refused.Code);
+        long height = (await http.GetFromJsonAsync<SnHealth>(Url("sn1", "/v1/health"), LedgerJson.Options))!.Height;
+        using (var refused = await http.PostAsync(Url("sn1", "/v1/transactions"), JsonContent.Create(forged, options: LedgerJson.Options)))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+            Assert.Contains("\"bad-signature\"", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        Assert.Equal(height, (await http.GetFromJsonAsync<SnHealth>(Url("sn1", "/v1/health"), LedgerJson.Options))!.Height);
         var impersonation = await Post<TxResult>(http, "sn1", "/v1/transactions", Sign(key, 2, new LeaveContract("mnist", "node2")));
         Assert.False(impersonation.Accepted);
         using var anonymous = new HttpClient(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true } });

@@ -100,8 +100,8 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
             new SeatBook(apls, IssuerKeys.Load(Path.Combine(apls, "issuers")), TimeSpan.FromSeconds(60), TimeProvider.System).Install(LicenseFile.Issue(terms, issuer).ToJson(), "the local licence");
         }
         _ports["apls"] = FreePort();
-        var licence = Start("apls", "run-apls", "--data-dir", apls, "--port", $"{_ports["apls"]}", "--lease", "20s", "--identity-server", identityAddress,
-            "--join-token", await TokenAsync(id, "apls", cancellationToken));
+        var licence = StartComponent("apls", await TokenAsync(id, "apls", cancellationToken), "run-apls", "--data-dir", apls, "--port", $"{_ports["apls"]}", "--lease", "20s",
+            "--identity-server", identityAddress);
         await licence.WaitForAsync("licence server listening", TimeSpan.FromSeconds(60), cancellationToken);
         console.MarkupLine($"licence server    127.0.0.1:{_ports["apls"]} ({3 + options.Nodes} seats, local licence)");
 
@@ -111,10 +111,10 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
             var arguments = new List<string>
             {
                 "run-sn", "--name", sn, "--data-dir", Path.Combine(options.Home, sn), "--ledger-port", $"{FreePort()}", "--api-port", $"{_ports[sn]}", "--sn-fs-port", $"{FreePort()}",
-                "--identity-server", identityAddress, "--join-token", await TokenAsync(id, "sn/" + sn, cancellationToken), "--apls", $"127.0.0.1:{_ports["apls"]}",
+                "--identity-server", identityAddress, "--apls", $"127.0.0.1:{_ports["apls"]}",
             };
             arguments.AddRange(sn == "sn1" ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_ports["sn1"]}"]);
-            await Start(sn, [.. arguments]).WaitForAsync("SN ready", TimeSpan.FromSeconds(120), cancellationToken);
+            await StartComponent(sn, await TokenAsync(id, "sn/" + sn, cancellationToken), [.. arguments]).WaitForAsync("SN ready", TimeSpan.FromSeconds(120), cancellationToken);
             console.MarkupLine($"swarm network     {sn} API 127.0.0.1:{_ports[sn]}{(sn == "sn1" ? " (sentinel)" : "")}");
         }
         _ports["identity"] = int.Parse(identityAddress.Split(':')[1], CultureInfo.InvariantCulture);
@@ -129,9 +129,9 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
             string name = $"node{i + 1}", sn = $"sn{i % 3 + 1}";
             string program = $"dotnet {example} --shard {i} --shards {options.Nodes} --partition {options.Partition} --limit {options.ImagesPerNode} --epochs {options.Epochs} " +
                 $"--sync-frequency {options.SyncFrequency} --min-peers 2 --validation 500 --test {options.TestImages} --contract {Contract}";
-            var node = Start(name, "run-sl", "--name", name, "--data-dir", Path.Combine(options.Home, name), "--sl-fs-port", "0", "--sn-api-port", $"{_ports[sn]}",
+            var node = StartComponent(name, await TokenAsync(id, "sl/" + name, cancellationToken), "run-sl", "--name", name, "--data-dir", Path.Combine(options.Home, name), "--sl-fs-port", "0", "--sn-api-port", $"{_ports[sn]}",
                 "--sn", $"127.0.0.1:{_ports[sn == "sn1" ? "sn2" : "sn1"]}", "--identity-server", $"127.0.0.1:{_ports["identity"]}",
-                "--join-token", await TokenAsync(id, "sl/" + name, cancellationToken), "--apls", $"127.0.0.1:{_ports["apls"]}", "--wait-window", "2s", "--leader-timeout", "60s",
+                "--apls", $"127.0.0.1:{_ports["apls"]}", "--wait-window", "2s", "--leader-timeout", "60s",
                 "--ml-cmd", program);
             await node.WaitForAsync("SL ready", TimeSpan.FromSeconds(120), cancellationToken);
             console.MarkupLine($"swarm learning    {name} (API of {sn})");
@@ -140,15 +140,17 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         return nodes;
     }
 
-    private ChildProcess Start(string name, params string[] arguments)
+    private ChildProcess Start(string name, params string[] arguments) => StartComponent(name, null, arguments);
+
+    /// <summary>Starts a component; its join token goes in its environment, never on its command line.</summary>
+    private ChildProcess StartComponent(string name, string? joinToken, params string[] arguments)
     {
-        var given = arguments.ToList();
         var environment = new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1" };
-        if (JoinTokenInput.Extract(given) is { } token)
+        if (joinToken is not null)
         {
-            environment[JoinTokenInput.Variable] = token; // never on a child's command line
+            environment[JoinTokenInput.Variable] = joinToken;
         }
-        var child = ChildProcess.Start(name, Path.Combine(Logs, name + ".log"), Progress, environment, [.. given]);
+        var child = ChildProcess.Start(name, Path.Combine(Logs, name + ".log"), Progress, environment, arguments);
         _children.Add(child);
         return child;
     }

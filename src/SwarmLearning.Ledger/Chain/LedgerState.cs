@@ -50,7 +50,9 @@ public sealed record LedgerState(
 
     private (LedgerState, TxResult) ApplyOne(SignedTransaction transaction, bool genesis)
     {
-        string id = Convert.ToHexStringLower(transaction.Hash);
+        // One encoding serves both the id (the Merkle leaf, as SignedTransaction.Hash) and the size bound.
+        byte[] encoded = JsonSerializer.SerializeToUtf8Bytes(transaction, LedgerJson.Options);
+        string id = Convert.ToHexStringLower(SHA256.HashData(encoded));
         var body = transaction.Body;
         TxResult Refuse(string code, string reason) => new(id, false, code, reason, []);
 
@@ -58,7 +60,7 @@ public sealed record LedgerState(
         {
             return (this, Refuse("malformed", malformed));
         }
-        if (JsonSerializer.SerializeToUtf8Bytes(transaction, LedgerJson.Options).Length > TransactionCheck.MaxBytes)
+        if (encoded.Length > TransactionCheck.MaxBytes)
         {
             return (this, Refuse("too-large", $"the transaction is larger than {TransactionCheck.MaxBytes} bytes"));
         }

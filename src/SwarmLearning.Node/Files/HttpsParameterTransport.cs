@@ -71,7 +71,7 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
     }
 
     /// <summary>A cut connection, or a compressed stream that broke off: the next attempt resumes uncompressed.</summary>
-    private static bool IsTransient(Exception e) => e is HttpRequestException or IOException or ZstdSharp.ZstdException or StalledException;
+    private static bool IsTransient(Exception e) => e is HttpRequestException or IOException or ZstdSharp.ZstdException; // a stalled peer is an IOException too
 
     /// <summary>Downloads into the partial file (resuming it) and returns the SHA-256 of the whole file, hashed as it is written.</summary>
     private async Task<ContentHash> DownloadAsync(Uri url, string partial, CancellationToken cancellationToken)
