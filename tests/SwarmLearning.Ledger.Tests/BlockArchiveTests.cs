@@ -1,4 +1,5 @@
 using SwarmLearning.Ledger.Chain;
+using SwarmLearning.Testing;
 
 namespace SwarmLearning.Ledger.Tests;
 
@@ -21,7 +22,7 @@ public sealed class BlockArchiveTests : IDisposable
     }
 
     [Fact]
-    public void A_jump_past_the_archive_waits_for_the_gap_and_then_verifies_from_genesis()
+    public async Task A_jump_past_the_archive_waits_for_the_gap_and_then_verifies_from_genesis()
     {
         using (var archive = new BlockArchive(_directory))
         {
@@ -31,6 +32,9 @@ public sealed class BlockArchiveTests : IDisposable
             Assert.Equal(new ArchiveGap(4, 6, _chain.Blocks[7].Header.PreviousHash, _chain.Blocks[3].Hash), archive.Gap);
         }
         Assert.True(ChainVerifier.Verify(Path.Combine(_directory, "blocks.jsonl")).Ok);
+        var (incomplete, said) = await SwarmProcess.RunAsync("ledger", "verify", Path.Combine(_directory, "blocks.jsonl"));
+        Assert.Equal(3, incomplete);
+        Assert.Contains("incomplete: blocks 4 to 6 are missing", said, StringComparison.Ordinal);
 
         using (var reopened = new BlockArchive(_directory)) // kill -9 and restart: the gap is known from the files
         {

@@ -9,7 +9,8 @@ namespace SwarmLearning.Network.Tests;
 /// Every endpoint of the swarm against every kind of caller, on real processes (docs/security.md has the same table):
 /// "tls" means the handshake is refused, a number is the HTTP status, "open"/"refused" a Raft connection.
 /// </summary>
-public sealed class AuthorizationMatrixTests(SecuritySwarm swarm) : IClassFixture<SecuritySwarm>
+[Collection(SecuritySwarm.Collection)]
+public sealed class AuthorizationMatrixTests(SecuritySwarm swarm)
 {
     private static readonly string[] Callers = ["no certificate", "other CA", "admitted SN", "non-admitted SN", "SL", "nested SL path", "swci operator", "apls", "unknown path"];
 

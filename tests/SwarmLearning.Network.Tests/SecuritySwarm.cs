@@ -15,6 +15,9 @@ namespace SwarmLearning.Network.Tests;
 /// </summary>
 public sealed class SecuritySwarm : IAsyncLifetime
 {
+    /// <summary>The test collection that shares one such swarm (its tests run one after another).</summary>
+    public const string Collection = "security swarm";
+
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "swarm-sec-" + Guid.NewGuid().ToString("N")[..8]);
 
     public string IdentityAddress { get; private set; } = "";
@@ -157,3 +160,7 @@ public sealed class SecuritySwarm : IAsyncLifetime
         }
     }
 }
+
+/// <summary>One <see cref="SecuritySwarm"/> for the matrix and the hardening tests: started once, not once per class.</summary>
+[CollectionDefinition(SecuritySwarm.Collection)]
+public sealed class SecuritySwarmCollection : ICollectionFixture<SecuritySwarm>;

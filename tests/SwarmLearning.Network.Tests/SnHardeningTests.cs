@@ -15,7 +15,8 @@ namespace SwarmLearning.Network.Tests;
 /// Issue 13 against running SNs: malformed and oversized transactions, forged caller headers, unknown keys, refusal
 /// rate limits, null fields, random bodies, TLS below 1.3 and the join token's absence from the process list.
 /// </summary>
-public sealed class SnHardeningTests(SecuritySwarm swarm) : IClassFixture<SecuritySwarm>
+[Collection(SecuritySwarm.Collection)]
+public sealed class SnHardeningTests(SecuritySwarm swarm)
 {
     [Fact]
     public async Task Malformed_transactions_get_400_naming_the_field_and_the_ledger_keeps_writing()

@@ -10,7 +10,7 @@ internal static class LedgerCommands
     public static Command Create()
     {
         var path = new Argument<string>("path") { Description = "an SN's data folder, or its chain/blocks.jsonl" };
-        var verify = new Command("verify", "check the whole chain offline: links, Merkle roots, signatures, re-execution and state roots; names the first bad block") { path };
+        var verify = new Command("verify", "check the whole chain offline: links, Merkle roots, signatures, re-execution and state roots; names the first bad block (exit 1), or the blocks still missing (exit 3)") { path };
         verify.SetAction(parse =>
         {
             string given = parse.GetValue(path)!;
@@ -21,6 +21,14 @@ internal static class LedgerCommands
                 if (report.Ok)
                 {
                     Console.WriteLine($"ok: {report.Blocks:N0} blocks, {report.Transactions:N0} transactions, {report.Contracts} contracts; head {report.HeadHash}, state root {report.StateRoot}");
+                    // Blocks applied after a snapshot jump wait beside the archive until the gap before them is filled.
+                    string pending = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "pending.jsonl");
+                    if (File.Exists(pending) && BlockFile.Read(pending).Select(b => b.Header.Height).ToList() is [var first, ..] heights)
+                    {
+                        Console.WriteLine($"incomplete: blocks {report.Blocks} to {first - 1} are missing (the SN fetches them from the other SNs); " +
+                            $"blocks {first} to {heights[^1]} wait in {pending}");
+                        return 3;
+                    }
                     return 0;
                 }
                 Console.WriteLine($"BAD: {report.FirstFault!.Message}");
