@@ -110,6 +110,27 @@ public sealed class SnHardeningTests(SecuritySwarm swarm)
     }
 
     [Fact]
+    public async Task Random_input_to_the_licence_server_and_the_sl_file_server_never_gets_a_5xx()
+    {
+        using var http = swarm.Client(await swarm.Svid("sl/fuzz"));
+        var bodies = JsonGen().Sample(40, new Rnd(29), 30);
+        var statuses = new List<(string Where, HttpStatusCode Status)>();
+        foreach (string body in bodies)
+        {
+            foreach (string path in new[] { "/v1/seats", "/v1/seats/" + Uri.EscapeDataString(body.Length > 20 ? body[..20] : body) + "/renew", "/v1/licenses" })
+            {
+                using var response = await Raw(http, "apls", path, body);
+                statuses.Add(("apls " + path, response.StatusCode));
+            }
+            using var file = await http.GetAsync(swarm.Url("sl-files", "/v1/files/" + Uri.EscapeDataString(body)));
+            statuses.Add(("sl files", file.StatusCode));
+        }
+        Assert.All(statuses, s => Assert.True((int)s.Status < 500, $"{s.Where}: {s.Status}"));
+        using var health = await http.GetAsync(swarm.Url("apls", "/v1/health"));
+        Assert.True(health.IsSuccessStatusCode);
+    }
+
+    [Fact]
     public async Task Tls_below_1_3_is_refused_and_folders_are_owner_only_and_no_token_is_on_a_command_line()
     {
         foreach (string port in new[] { "sn1-api", "sn1-files", "apls", "sl-files" })

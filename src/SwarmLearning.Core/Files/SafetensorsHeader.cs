@@ -40,6 +40,11 @@ internal static class SafetensorsHeader
         {
             throw Fail(source, $"the header is not valid JSON ({e.Message})");
         }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            // A value of the wrong kind where a name or number belongs, or text that is not UTF-8 (found by SafetensorsFuzzTests).
+            throw Fail(source, $"the header is not a valid safetensors header ({e.Message})");
+        }
         return (entries, metadata);
     }
 
