@@ -10,10 +10,7 @@ public static class OwnerOnlyFile
     public static void Write(string path, ReadOnlySpan<byte> bytes)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(directory))
-        {
-            CreateDirectory(directory); // a folder it makes is owner-only; an existing one (e.g. the working folder) is left as it is
-        }
+        CreateDirectory(directory);
         string temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())
@@ -40,24 +37,23 @@ public static class OwnerOnlyFile
     public static void WriteText(string path, string text) => Write(path, System.Text.Encoding.UTF8.GetBytes(text));
 
     /// <summary>
-    /// Makes <paramref name="directory"/> readable by its owner only (0700): created so, or tightened if it exists
-    /// with wider permissions (a parent folder made earlier by another step, or by hand).
+    /// Creates <paramref name="directory"/> readable by its owner only (0700) when it does not exist. An existing folder
+    /// is left as it is (it may be the user's own, even /tmp): a component creates its data folder this way before
+    /// anything is written inside it, so that no step makes it with wider permissions first.
     /// </summary>
     public static void CreateDirectory(string directory)
     {
+        if (Directory.Exists(directory))
+        {
+            return;
+        }
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(directory);
-            return;
         }
-        const UnixFileMode ownerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        if (!Directory.Exists(directory))
+        else
         {
-            Directory.CreateDirectory(directory, ownerOnly);
-        }
-        if (File.GetUnixFileMode(directory) != ownerOnly)
-        {
-            File.SetUnixFileMode(directory, ownerOnly);
+            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
     }
 }

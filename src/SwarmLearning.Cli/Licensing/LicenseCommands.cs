@@ -36,6 +36,7 @@ internal static class LicenseCommands
             : CommandRun.Guarded(async () =>
         {
             string data = Path.GetFullPath(parse.GetValue(dataDir)!);
+            SwarmLearning.Identity.OwnerOnlyFile.CreateDirectory(data); // first, so nothing creates it with wider permissions
             using var logs = LoggerFactory.Create(CommandRun.ConsoleLogging);
             var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)),
                 Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);

@@ -41,6 +41,7 @@ internal static class SnCommand
         {
             string snName = parse.GetValue(name)!;
             string data = parse.GetValue(dataDir) ?? SwarmHome.Of("sn-" + snName);
+            SwarmLearning.Identity.OwnerOnlyFile.CreateDirectory(data); // first, so nothing creates it with wider permissions
             using var logs = LoggerFactory.Create(CommandRun.ConsoleLogging);
             var identity = await IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)),
                 Path.Combine(data, "identity"), logs.CreateLogger("SwarmLearning.Identity"), cancellationToken);

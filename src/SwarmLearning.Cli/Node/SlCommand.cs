@@ -49,6 +49,7 @@ internal static class SlCommand
         {
             string nodeName = parse.GetValue(name)!;
             string data = Path.GetFullPath(parse.GetValue(dataDir) ?? SwarmHome.Of("sl-" + nodeName));
+            SwarmLearning.Identity.OwnerOnlyFile.CreateDirectory(data); // first, so nothing creates it with wider permissions
             string models = Path.GetFullPath(parse.GetValue(modelDir) ?? Path.Combine(data, "model"));
             string? program = parse.GetValue(mlCommand);
             var environment = new Dictionary<string, string>();
