@@ -25,6 +25,7 @@ public sealed class KillLoopTests : IAsyncLifetime
     private SwarmProcess _identity = null!;
     private string _identityAddress = "";
     private long _nonce;
+    private long _round;
 
     public async Task InitializeAsync()
     {
@@ -39,38 +40,79 @@ public sealed class KillLoopTests : IAsyncLifetime
     [Fact]
     public async Task Ten_kills_of_random_sns_leave_every_archive_complete_verified_and_equal()
     {
-        await Start("sn1", token: true);
-        await Start("sn2", token: true);
-        await Start("sn3", token: true);
-
-        var folder = new SvidFolder(Path.Combine(_root, "w1"));
-        using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), "spiffe://swarm.local/sl/w1")), folder)) { }
-        var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
-        using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn"))) { Timeout = TimeSpan.FromSeconds(30) };
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        await Write(http, _ => null, "/v1/keys", new KeyRequest(ChainRules.PublicKeyOf(key)));
-        await Write(http, n => SignedTransaction.Sign(new TxBody("swarm.local/main", svid.Id.ToString(), n, new ContractAction(
-            new RegisterNode("kill", "w1", new([new("w", Core.Model.DType.F32, [2])]), new TrainingParameters(1, 5)))), key), "/v1/transactions", null);
-
+        using var writer = await StartSwarmAndWriter();
         var random = new Random(7);
         for (int kill = 1; kill <= 10; kill++)
         {
-            string victim = kill % 2 == 0 ? await Leader(http) : $"sn{random.Next(1, 4)}";
-            _sns[victim].Kill();
-            await _sns[victim].DisposeAsync();
-            for (int i = 0; i < 8; i++)
-            {
-                int round = kill * 10 + i;
-                await Write(http, n => SignedTransaction.Sign(new TxBody("swarm.local/main", svid.Id.ToString(), n, new ContractAction(
-                    new ReportProgress("kill", "w1", round, kill, 10, 0.5, 0.5))), key), "/v1/transactions", null, except: victim);
-            }
-            await Start(victim, token: false);
-            await Converged(http, $"after kill {kill} of {victim}");
-            foreach (string sn in _sns.Keys)
-            {
-                var (exit, output) = await SwarmProcess.RunAsync("ledger", "verify", Path.Combine(_root, sn));
-                Assert.True(exit == 0, $"kill {kill} ({victim}): {sn}'s archive does not verify:\n{output}");
-            }
+            string victim = kill % 2 == 0 ? await Leader(writer.Http) : $"sn{random.Next(1, 4)}";
+            await KillWriteAndRestart(writer, victim, writes: 8, $"after kill {kill} of {victim}");
+        }
+    }
+
+    // The reproduction of an open problem, kept for whoever takes it up: it passed 1 run of 3 here (2026-11-30); in the
+    // others the SN installs the leader's snapshot and then stops catching up (docs/security.md, "Known limits").
+    [Fact(Skip = "open: catch-up stalls after a snapshot install in 2 of 3 runs, also before issue 13 (docs/security.md)")]
+    public async Task An_sn_that_catches_up_from_a_snapshot_fills_its_archive()
+    {
+        // Snapshots every 5 blocks: an SN down for 14 blocks comes back to the leader's snapshot, not its log. Before
+        // issue 13 its archive then had a hole and `ledger verify` failed; now the gap is fetched from a peer.
+        _environment["SWARM_LEDGER_SNAPSHOT_EVERY"] = "5";
+        using var writer = await StartSwarmAndWriter();
+        await KillWriteAndRestart(writer, "sn2", writes: 14, "after sn2 came back");
+        Assert.Contains("lacks blocks", _sns["sn2"].Output, StringComparison.Ordinal);
+    }
+
+    private async Task KillWriteAndRestart(Writer writer, string victim, int writes, string when)
+    {
+        _sns[victim].Kill();
+        await _sns[victim].DisposeAsync();
+        for (int i = 0; i < writes; i++)
+        {
+            await Write(writer.Http, n => writer.Sign(n, new ReportProgress("kill", "w1", Interlocked.Increment(ref _round), 1, 10, 0.5, 0.5)), "/v1/transactions", null, except: victim);
+        }
+        await Start(victim, token: false);
+        await Converged(writer.Http, when);
+        foreach (string sn in _sns.Keys)
+        {
+            var (exit, output) = await SwarmProcess.RunAsync("ledger", "verify", Path.Combine(_root, sn));
+            Assert.True(exit == 0, $"{when}: {sn}'s archive does not verify:\n{output}");
+        }
+    }
+
+    /// <summary>Three SNs and an SL identity with its key on the chain, registered in contract "kill".</summary>
+    private async Task<Writer> StartSwarmAndWriter()
+    {
+        await Start("sn1", token: true);
+        await Start("sn2", token: true);
+        await Start("sn3", token: true);
+        var folder = new SvidFolder(Path.Combine(_root, "w1"));
+        using (await new IdentityClient(_identityAddress).AttestAsync(JoinToken.Parse(await SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), "spiffe://swarm.local/sl/w1")), folder)) { }
+        var writer = new Writer(new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath));
+        await Write(writer.Http, _ => null, "/v1/keys", new KeyRequest(ChainRules.PublicKeyOf(writer.Key)));
+        await Write(writer.Http, n => writer.Sign(n, new RegisterNode("kill", "w1", new([new("w", Core.Model.DType.F32, [2])]), new TrainingParameters(1, 5))), "/v1/transactions", null);
+        return writer;
+    }
+
+    private sealed class Writer : IDisposable
+    {
+        private readonly string _id;
+
+        public Writer(ISvidSource svid)
+        {
+            _id = svid.Id.ToString();
+            Http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn"))) { Timeout = TimeSpan.FromSeconds(30) };
+        }
+
+        public HttpClient Http { get; }
+
+        public ECDsa Key { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        public SignedTransaction Sign(long nonce, ContractTx tx) => SignedTransaction.Sign(new TxBody("swarm.local/main", _id, nonce, new ContractAction(tx)), Key);
+
+        public void Dispose()
+        {
+            Http.Dispose();
+            Key.Dispose();
         }
     }
 
