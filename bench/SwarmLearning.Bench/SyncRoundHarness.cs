@@ -12,6 +12,7 @@ using SwarmLearning.Node.Files;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.Node;
 using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
 using SwarmLearning.TorchSharp;
 using SwarmLearning.TorchSharp.Data;
 
@@ -154,12 +155,17 @@ internal static class SyncRoundHarness
         await Task.WhenAll(nodes.Select((n, i) => Task.Run(async () =>
         {
             using var session = Session(i);
-            var node = new SwarmNode(n.Node.Options with { Parameters = new TrainingParameters(Nodes, Sync), TotalEpochs = Epochs }, n.Ledger, n.Store,
-                new HttpsParameterTransport(n.Store, identity(SwarmIdentities.SlNode(Domain, n.Node.Options.NodeId))), TimeProvider.System, NullLogger.Instance);
-            await SwarmTrainingLoop.RunAsync(node, session, Epochs, CancellationToken.None);
+            var options = n.Node.Options;
+            var context = new NodeSessionContext(options.NodeId, n.Ledger, n.Store, new HttpsParameterTransport(n.Store, identity(SwarmIdentities.SlNode(Domain, options.NodeId))))
+            {
+                Address = options.Address, Timings = options.Timings, RetryDelay = options.RetryDelay,
+            };
+            var parameters = new SwarmParameters(Sync, Nodes) { TrainingContract = options.Contract, TotalEpochs = Epochs };
+            using var callback = new SwarmCallbackSession(parameters, session, new InProcessMlChannel(new NodeSession(context)), session.Evaluate);
+            await SwarmProgram.RunAsync(session, callback, Epochs, null, CancellationToken.None);
         })));
         swarm.Stop();
-        int batches = Epochs * (PerNode + 63) / 64;
+        int batches = Epochs * ((PerNode + new TrainingRecipe().BatchSize - 1) / new TrainingRecipe().BatchSize);
         Console.WriteLine($"training overhead ({Nodes} nodes x {PerNode} images x {Epochs} epochs, CNN, sync every {Sync} batches = {batches / Sync} rounds): " +
             $"alone {alone.Elapsed.TotalSeconds:F1} s, in the swarm {swarm.Elapsed.TotalSeconds:F1} s, ratio {swarm.Elapsed.TotalSeconds / alone.Elapsed.TotalSeconds:F2}");
         foreach (var node in nodes)

@@ -3,7 +3,8 @@
 // classify the others; the swarm's merged model covers all four. Run it through an SL node:
 //   swarm run-sl --name node1 ... --ml-cmd "dotnet lstm-waveforms.dll --node 0 --nodes 2"
 using System.Globalization;
-using SwarmLearning.MlClient;
+using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
 using SwarmLearning.TorchSharp;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -32,7 +33,7 @@ var (testX, testY) = Waveforms.Batch(new Random(99), 512, skewTowards: null);
 }
 
 var parameters = new SwarmParameters(Arg("sync-frequency", 50), Arg("min-peers", 2)) { TrainingContract = arguments.GetValueOrDefault("contract", "waveforms"), TotalEpochs = epochs };
-using var swarm = new SwarmCallback(model, parameters, () => Evaluate() is var (loss, accuracy) ? new Validation(loss, accuracy) : null);
+using var swarm = new SwarmCallback(model, parameters, () => Evaluate() is var (loss, accuracy) ? new Evaluation(loss, accuracy) : null);
 await swarm.OnTrainBeginAsync();
 int[] mine = [(2 * node) % 4, (2 * node + 1) % 4];
 Console.WriteLine($"node {node + 1}/{nodes}: mostly waveforms {string.Join(" and ", mine.Select(c => Waveforms.Names[c]))}");

@@ -2,25 +2,29 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using SwarmLearning.Core;
-using SwarmLearning.MlChannel.Protocol;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
+using Wire = SwarmLearning.MlChannel.Protocol;
 
 namespace SwarmLearning.MlClient;
 
-/// <summary>A merged model handed back by the node: a safetensors file to load.</summary>
-public sealed record MergedModel(string Path, string Sha256, long Round, bool TrainingOver, int SyncEvery);
-
 /// <summary>
 /// The ML program's end of the ML channel (proto/ml.proto): gRPC over the Unix socket the SL node names in
-/// SWARM_ML_ENDPOINT. Thin: parameters go over as files, the node does the rest. Refusals become
-/// <see cref="SwarmException"/>s carrying the node's message.
+/// SWARM_ML_ENDPOINT. Thin: models go over as safetensors files in SWARM_WORK_DIR, the node's <see cref="NodeSession"/>
+/// does the rest. Refusals become <see cref="SwarmException"/>s carrying the node's message.
 /// </summary>
-public sealed class SwarmMlClient : IDisposable
+public sealed class SwarmMlClient : IMlChannel
 {
     private readonly GrpcChannel _channel;
-    private readonly SwarmMl.SwarmMlClient _client;
+    private readonly Wire.SwarmMl.SwarmMlClient _client;
+    private ModelState? _registered; // written at registration; the initial sync offers the same object, so it is not written twice
 
     /// <summary>Connects to the node at <paramref name="endpoint"/> ("unix:/path/ml.sock"; default: $SWARM_ML_ENDPOINT).</summary>
-    public SwarmMlClient(string? endpoint = null)
+    /// <param name="endpoint">The node's ML channel.</param>
+    /// <param name="workDirectory">Where the program writes its model file (default: $SWARM_WORK_DIR, else the temp folder).</param>
+    public SwarmMlClient(string? endpoint = null, string? workDirectory = null)
     {
         endpoint ??= Environment.GetEnvironmentVariable("SWARM_ML_ENDPOINT")
             ?? throw new SwarmException("SWARM_ML_ENDPOINT is not set: run this program through its SL node (swarm run-sl --ml-cmd ...), or set it to the node's unix:/path/ml.sock");
@@ -47,48 +51,62 @@ public sealed class SwarmMlClient : IDisposable
             },
         };
         _channel = GrpcChannel.ForAddress("http://ml-channel", new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = null });
-        _client = new SwarmMl.SwarmMlClient(_channel);
-        WorkDirectory = Environment.GetEnvironmentVariable("SWARM_WORK_DIR") ?? System.IO.Path.GetTempPath();
+        _client = new Wire.SwarmMl.SwarmMlClient(_channel);
+        WorkDirectory = workDirectory ?? Environment.GetEnvironmentVariable("SWARM_WORK_DIR") ?? Path.GetTempPath();
     }
 
     /// <summary>The folder the program writes its model files in (SWARM_WORK_DIR).</summary>
     public string WorkDirectory { get; }
 
-    /// <summary>Joins the training contract; the model's signature comes from <paramref name="modelPath"/>. Returns the batches until the first sync.</summary>
-    public async Task<int> RegisterAsync(SwarmParameters parameters, string modelPath, CancellationToken cancellationToken = default)
+    private string LocalPath => Path.Combine(WorkDirectory, "local.safetensors");
+
+    /// <inheritdoc />
+    public async Task<SessionRegistration> RegisterAsync(SwarmParameters parameters, ModelState model, CancellationToken cancellationToken)
     {
-        var request = new RegisterRequest
+        var request = new Wire.RegisterRequest
         {
-            ModelPath = modelPath,
-            Parameters = new MlChannel.Protocol.SwarmParameters
+            ModelPath = Save(model, written: false),
+            Parameters = new Wire.SwarmParameters
             {
                 TrainingContract = parameters.TrainingContract, MinPeers = parameters.MinPeers, SyncFrequency = parameters.SyncFrequency,
                 MergeMethod = parameters.MergeMethod, UseAdaptiveSync = parameters.UseAdaptiveSync, NodeWeightage = parameters.NodeWeightage,
-                CheckinModelOnTrainEnd = parameters.CheckinModelOnTrainEnd, TotalEpochs = parameters.TotalEpochs,
+                CheckinModelOnTrainEnd = parameters.CheckinModelOnTrainEnd, TotalEpochs = parameters.TotalEpochs, SampleCount = parameters.SampleCount,
             },
         };
         var reply = await Call(() => _client.RegisterAsync(request, cancellationToken: cancellationToken).ResponseAsync);
-        return reply.SyncEvery;
+        _registered = model;
+        return new SessionRegistration(reply.NodeId, reply.Contract, reply.SyncEvery);
     }
 
-    /// <summary>Offers the model in <paramref name="modelPath"/> and waits for the merged one.</summary>
-    public async Task<MergedModel> SyncAsync(SyncKind kind, string modelPath, int epochsDone, bool trainedSinceSync = true, CancellationToken cancellationToken = default)
+    /// <inheritdoc />
+    public async Task<(MergedModel Merged, ModelState Model)> SyncAsync(SyncKind kind, ModelState model, int epochsDone, bool trainedSinceSync, CancellationToken cancellationToken)
     {
-        var request = new SyncRequest { Kind = kind, ModelPath = modelPath, EpochsDone = epochsDone, TrainedSinceSync = trainedSinceSync };
+        var request = new Wire.SyncRequest { Kind = (Wire.SyncKind)kind, ModelPath = Save(model, written: ReferenceEquals(model, _registered)), EpochsDone = epochsDone, TrainedSinceSync = trainedSinceSync };
         var reply = await Call(() => _client.SyncAsync(request, cancellationToken: cancellationToken).ResponseAsync);
-        return new MergedModel(reply.ModelPath, reply.ModelSha256, reply.Round, reply.TrainingOver, reply.SyncEvery);
+        var merged = new MergedModel(reply.ModelSha256, reply.Round, reply.TrainingOver, reply.SyncEvery, reply.ModelPath);
+        return (merged, SafetensorsReader.Load(reply.ModelPath));
     }
 
-    /// <summary>Reports validation results after loading a merged model; returns the batches until the next sync.</summary>
-    public async Task<int> ReportAsync(int epochsDone, Validation? validation, CancellationToken cancellationToken = default)
+    /// <inheritdoc />
+    public async Task<int> ReportAsync(int epochsDone, Evaluation? evaluation, CancellationToken cancellationToken)
     {
-        var request = new ReportRequest { EpochsDone = epochsDone };
-        if (validation is not null)
+        var request = new Wire.ReportRequest { EpochsDone = epochsDone };
+        if (evaluation is not null)
         {
-            request.Validation = new MlChannel.Protocol.Validation { Loss = validation.Loss, Metric = validation.Metric };
+            request.Validation = new Wire.Validation { Loss = evaluation.Loss, Metric = evaluation.Metric };
         }
         var reply = await Call(() => _client.ReportAsync(request, cancellationToken: cancellationToken).ResponseAsync);
         return reply.SyncEvery;
+    }
+
+    private string Save(ModelState model, bool written)
+    {
+        _registered = null;
+        if (!written)
+        {
+            SafetensorsWriter.Save(model, LocalPath);
+        }
+        return LocalPath;
     }
 
     private static async Task<T> Call<T>(Func<Task<T>> call)

@@ -1,8 +1,5 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using SwarmLearning.Core;
@@ -12,6 +9,7 @@ using SwarmLearning.Network.Client;
 using SwarmLearning.Node.Files;
 using SwarmLearning.Node.MlChannel;
 using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
 
 namespace SwarmLearning.Node;
 
@@ -28,8 +26,11 @@ public sealed partial class SlHost : IAsyncDisposable
     private readonly ECDsa _ledgerKey;
     private readonly ILogger _logger;
 
-    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, MlSessionEvents events, ILogger logger)
+    private readonly NodeSession _session;
+
+    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, NodeSession session, MlSessionEvents events, ILogger logger)
     {
+        _session = session;
         _channel = channel;
         _files = files;
         _ledger = ledger;
@@ -63,18 +64,20 @@ public sealed partial class SlHost : IAsyncDisposable
             LogFault(logger, SlowTransport.Variable, delay);
             transport = new SlowTransport(transport, delay);
         }
-        var context = new SlNodeContext(options.Name, ledger, store, transport, $"https://{options.Host}:{files.Port}")
+        var context = new NodeSessionContext(options.Name, ledger, store, transport)
         {
+            Address = $"https://{options.Host}:{files.Port}",
             Timings = options.Timings,
             CanLead = options.CanLead,
-            Limits = limits,
             Logs = logs,
+            OnRegistered = limits.Expect, // registered: the contract holds this layout, so no file of it is larger
         };
+        var session = new NodeSession(context);
         var events = new MlSessionEvents(logs.CreateLogger<MlSessionEvents>());
-        var channel = await StartChannelAsync(options.SocketPath, context, events, logs, cancellationToken);
+        var channel = await MlChannelHost.StartAsync(options.SocketPath, session, store, events, logs, cancellationToken);
         string id = options.Identity.Id.ToString(), sns = string.Join(", ", options.Sns.Select(s => s.Authority));
         LogReady(logger, id, context.Address, options.SocketPath, sns);
-        return new SlHost(channel, files, ledger, ledgerKey, events, logger);
+        return new SlHost(channel, files, ledger, ledgerKey, session, events, logger);
     }
 
     /// <summary>Runs the ML program to its end with the channel's endpoint in its environment; returns its exit code.</summary>
@@ -119,36 +122,13 @@ public sealed partial class SlHost : IAsyncDisposable
         }
     }
 
-    private static async Task<WebApplication> StartChannelAsync(string socketPath, SlNodeContext context, MlSessionEvents events, ILoggerFactory logs, CancellationToken cancellationToken)
-    {
-        if (File.Exists(socketPath))
-        {
-            File.Delete(socketPath); // left by a node that was killed: nobody listens on it
-        }
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(logs);
-        builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true);
-        builder.Services.AddSingleton(context);
-        builder.Services.AddSingleton(events);
-        builder.Services.AddSingleton<MlChannelService>(); // one session per node: the service keeps the round engine between calls
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.ListenUnixSocket(socketPath, listen => listen.Protocols = HttpProtocols.Http2));
-        var app = builder.Build();
-        app.MapGrpcService<MlChannelService>();
-        await app.StartAsync(cancellationToken);
-        if (!OperatingSystem.IsWindows())
-        {
-            File.SetUnixFileMode(socketPath, UnixFileMode.UserRead | UnixFileMode.UserWrite); // only this user's programs may talk to the node
-        }
-        return app;
-    }
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
         await _channel.StopAsync();
         await _channel.DisposeAsync();
         await _files.DisposeAsync();
+        _session.Dispose();
         _ledger.Dispose();
         _ledgerKey.Dispose();
     }

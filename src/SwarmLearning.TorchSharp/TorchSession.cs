@@ -8,8 +8,10 @@ using static TorchSharp.torch.nn;
 namespace SwarmLearning.TorchSharp;
 
 /// <summary>
-/// One node's ML program in TorchSharp: a network, its optimizer (<see cref="TrainingRecipe"/>), the node's own images (shuffled each epoch, seeded) and
-/// validation images. What <see cref="Protocol.Node.SwarmTrainingLoop"/> drives, and what the ML channel will wrap.
+/// One node's ML program in TorchSharp: a network, its optimizer and batches (<see cref="TrainingRecipe"/>), the node's own
+/// images (shuffled each epoch, seeded) and validation images. <see cref="Protocol.Session.SwarmProgram"/> trains it in a
+/// swarm, deployed or simulated; the swarm callback loads merged models through <see cref="LoadParameters"/>, so the
+/// recipe's levers (FedProx's anchor, SCAFFOLD's variates, the optimizer reset) act wherever it runs.
 /// </summary>
 public sealed class TorchSession : IMlSession, IDisposable
 {
@@ -31,9 +33,8 @@ public sealed class TorchSession : IMlSession, IDisposable
     /// <param name="data">The node's training images.</param>
     /// <param name="validation">Images for the loss and accuracy reported after each merge.</param>
     /// <param name="seed">Seeds the initial weights and the batch order.</param>
-    /// <param name="batchSize">Images per batch.</param>
-    /// <param name="recipe">Optimizer and learning rate (default: Adam 1e-3, constant).</param>
-    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, int batchSize = 64, TrainingRecipe? recipe = null)
+    /// <param name="recipe">Optimizer, learning rate and batch size (default: <see cref="TrainingRecipe"/>'s).</param>
+    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, TrainingRecipe? recipe = null)
     {
         torch.manual_seed(seed);
         _model = Models.ModelZoo.Create(modelName);
@@ -47,9 +48,12 @@ public sealed class TorchSession : IMlSession, IDisposable
         _validationImages = ToImages(validation);
         _validationLabels = torch.tensor(validation.Labels.Select(l => (long)l).ToArray());
         _random = new Random(seed);
-        _batchSize = batchSize;
+        _batchSize = _recipe.BatchSize;
         _order = Shuffled(data.Count);
     }
+
+    /// <inheritdoc />
+    public long SampleCount => _labels.shape[0];
 
     /// <inheritdoc />
     public int BatchesPerEpoch => Math.Max(1, (int)(_labels.shape[0] + _batchSize - 1) / _batchSize);

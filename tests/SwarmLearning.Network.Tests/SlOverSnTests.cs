@@ -8,7 +8,7 @@ using SwarmLearning.Identity.Authority;
 using SwarmLearning.Identity.Client;
 using SwarmLearning.Network.Client;
 using SwarmLearning.Protocol.Contract;
-using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Session;
 using SwarmLearning.Protocol.Ports;
 
 using SwarmLearning.Testing;
@@ -38,13 +38,16 @@ public sealed class SlOverSnTests : IAsyncLifetime
         await _sn.WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
     }
 
-    [Fact]
-    public async Task Two_nodes_train_through_the_real_ledger_and_end_on_the_ledgers_final_model()
+    [Theory]
+    [InlineData(MlChannels.InProcess)]
+    [InlineData(MlChannels.Grpc)]
+    public async Task Two_nodes_train_through_the_real_ledger_and_end_on_the_ledgers_final_model(string channel)
     {
         var servers = new List<Node.Files.ParameterFileServer>();
+        var hosts = new List<IAsyncDisposable>();
         var parameters = new TrainingParameters(MinPeers: 2, SyncFrequency: 2);
         var timings = new ContractTimings(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30), 2);
-        var runs = new List<Task<ModelState>>();
+        var runs = new List<Task<MergedModel>>();
         var clients = new List<SnLedgerClient>();
         foreach (var (name, seed) in new[] { ("node1", 1), ("node2", 2) })
         {
@@ -54,30 +57,40 @@ public sealed class SlOverSnTests : IAsyncLifetime
             var ledger = new SnLedgerClient([_api], identity, ECDsa.Create(ECCurve.NamedCurves.nistP256), "swarm.local/main");
             await ledger.RegisterKeyAsync(CancellationToken.None);
             clients.Add(ledger);
-            var options = new SwarmNodeOptions(name, "toy", parameters) { TotalEpochs = 3, Timings = timings, RetryDelay = TimeSpan.FromMilliseconds(200) };
             var store = new Node.Files.FileParameterStore(Path.Combine(_root, name, "files"));
             var server = await Node.Files.ParameterFileServer.StartAsync(store, identity, "127.0.0.1", 0, CancellationToken.None);
             servers.Add(server);
-            options = options with { Address = $"https://127.0.0.1:{server.Port}" };
-            var transport = new Node.Files.HttpsParameterTransport(store, identity);
-            var node = new SwarmNode(options, ledger, store, transport, TimeProvider.System, NullLogger.Instance);
-            runs.Add(Task.Run(() => SwarmTrainingLoop.RunAsync(node, new TowardSession(seed), 3, CancellationToken.None, null)));
+            var context = new NodeSessionContext(name, ledger, store, new Node.Files.HttpsParameterTransport(store, identity))
+            {
+                Address = $"https://127.0.0.1:{server.Port}", Timings = timings, RetryDelay = TimeSpan.FromMilliseconds(200),
+            };
+            var (ml, host) = await MlChannels.OpenAsync(channel, new NodeSession(context), store, Path.Combine(_root, name));
+            hosts.Add(host);
+            var session = new TowardSession(seed);
+            var callback = new SwarmCallbackSession(new SwarmParameters(parameters.SyncFrequency, parameters.MinPeers) { TrainingContract = "toy", TotalEpochs = 3 }, session, ml);
+            runs.Add(Task.Run(async () =>
+            {
+                using (callback)
+                {
+                    return await SwarmProgram.RunAsync(session, callback, 3, null, CancellationToken.None);
+                }
+            }));
         }
         var finals = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromMinutes(3));
 
         var contract = (await clients[0].GetContractAsync("toy", CancellationToken.None))!;
         Assert.Equal(ContractStatus.Completed, contract.Status);
         Assert.True(contract.History.Count >= 3, $"{contract.History.Count} merges");
-        Assert.Equal(contract.FinalModel, SafetensorsWriter.Hash(finals[0]));
-        Assert.Equal(contract.FinalModel, SafetensorsWriter.Hash(finals[1]));
+        Assert.Equal(contract.FinalModel.Hex, finals[0].Sha256);
+        Assert.Equal(contract.FinalModel.Hex, finals[1].Sha256);
         Assert.True(File.Exists(Path.Combine(_root, "node2", "files", contract.FinalModel.Hex + ".safetensors")));
         foreach (var client in clients)
         {
             client.Dispose();
         }
-        foreach (var server in servers)
+        foreach (var disposable in hosts.Concat(servers))
         {
-            await server.DisposeAsync();
+            await disposable.DisposeAsync();
         }
     }
 

@@ -3,7 +3,7 @@ using SwarmLearning.Core.Files;
 using SwarmLearning.Core.Model;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.InMemory;
-using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Session;
 using SwarmLearning.Protocol.Ports;
 
 namespace SwarmLearning.Protocol.Tests;
@@ -35,16 +35,25 @@ internal sealed class SwarmHarness
 
     public ContractState State => Ledger.Registry.Contracts[ContractName];
 
-    public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmNodeOptions, SwarmNodeOptions>? configure = null, int seed = -1, Func<ILedger, ILedger>? wrapLedger = null)
+    /// <summary>Starts a node whose program runs <see cref="SwarmProgram"/> through the callback, the in-process channel and its own <see cref="NodeSession"/>.</summary>
+    public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmParameters, SwarmParameters>? configure = null, int seed = -1,
+        Func<ILedger, ILedger>? wrapLedger = null, bool canLead = true)
     {
-        var options = new SwarmNodeOptions(id, ContractName, Parameters) { TotalEpochs = epochs, RetryDelay = TimeSpan.FromSeconds(1) };
-        options = configure?.Invoke(options) ?? options;
+        var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
+        {
+            TrainingContract = ContractName, MergeMethod = Parameters.MergeMethod, UseAdaptiveSync = Parameters.UseAdaptiveSync, TotalEpochs = epochs,
+        };
+        parameters = configure?.Invoke(parameters) ?? parameters;
         Network.SetReachable(id, true);
         var ledger = wrapLedger?.Invoke(Ledger.For(id)) ?? Ledger.For(id);
-        var node = new SwarmNode(options, ledger, Network.StoreOf(id), Network.TransportOf(id), Time, new TestLogger(Time, NodeLog));
+        var node = new NodeSession(new NodeSessionContext(id, ledger, Network.StoreOf(id), Network.TransportOf(id))
+        {
+            CanLead = canLead, RetryDelay = TimeSpan.FromSeconds(1), Time = Time, Logs = new TestLoggerFactory(new TestLogger(Time, NodeLog)),
+        });
         var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds), SharedOptimum);
         var cancel = new CancellationTokenSource();
-        var task = Scheduler.Enter(() => SwarmTrainingLoop.RunAsync(node, session, epochs, cancel.Token));
+        var callback = new SwarmCallbackSession(parameters, session, new InProcessMlChannel(node), session.Evaluate);
+        var task = Scheduler.Enter(() => SwarmProgram.RunAsync(session, callback, epochs, null, cancel.Token));
         var running = new RunningNode(id, node, session, task, cancel);
         Nodes[id] = running;
         return running;
@@ -101,7 +110,11 @@ internal sealed class SwarmHarness
     public Core.Model.ModelState Model(ContentHash hash) =>
         Nodes.Keys.Select(Network.StoreOf).First(s => s.Contains(hash)).GetAsync(hash, CancellationToken.None).GetAwaiter().GetResult();
 
-    public ContentHash FinalHashOf(string id) => SafetensorsWriter.Hash(Nodes[id].Task.Result);
+    public ContentHash FinalHashOf(string id) => ContentHash.Parse(Nodes[id].Task.Result.Sha256);
 }
 
-internal sealed record RunningNode(string Id, SwarmNode Node, FakeSession Session, Task<ModelState> Task, CancellationTokenSource Cancel);
+internal sealed record RunningNode(string Id, NodeSession NodeSession, FakeSession Session, Task<MergedModel> Task, CancellationTokenSource Cancel)
+{
+    /// <summary>The merged round whose model the node holds (null until it has one).</summary>
+    public MergedRound? Base => NodeSession.Node?.Base;
+}

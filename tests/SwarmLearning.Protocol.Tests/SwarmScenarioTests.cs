@@ -130,8 +130,8 @@ public sealed class SwarmScenarioTests
         swarm.RunUntil(() => swarm.State.History.Count >= 6, Hour);
 
         var rejoined = swarm.Start("c", epochs: 5);
-        swarm.RunUntil(() => rejoined.Node.Base is not null, Hour);
-        long adopted = rejoined.Node.Base!.Round;
+        swarm.RunUntil(() => rejoined.Base is not null, Hour);
+        long adopted = rejoined.Base!.Round;
         var state = swarm.State;
         Assert.True(adopted >= 5, "the rejoined node loaded the latest merged model, not round 0");
         Assert.DoesNotContain(state.History[(int)adopted].Contributions, c => c.NodeId == "c" && c.Staleness == 0);
@@ -151,9 +151,9 @@ public sealed class SwarmScenarioTests
         swarm.RunUntil(() => swarm.State.History.Count >= 4, Hour);
 
         var late = swarm.Start("newcomer", epochs: 2);
-        swarm.RunUntil(() => late.Node.Base is not null, Hour);
-        Assert.True(late.Node.Base!.Round >= 3);
-        Assert.DoesNotContain(swarm.State.History.Take((int)late.Node.Base.Round + 1), m => m.Contributions.Any(c => c.NodeId == "newcomer"));
+        swarm.RunUntil(() => late.Base is not null, Hour);
+        Assert.True(late.Base!.Round >= 3);
+        Assert.DoesNotContain(swarm.State.History.Take((int)late.Base.Round + 1), m => m.Contributions.Any(c => c.NodeId == "newcomer"));
 
         swarm.RunUntil(() => swarm.AllDone("a", "b", "newcomer"), Hour);
         Assert.Contains(swarm.State.History, m => m.Contributions.Any(c => c.NodeId == "newcomer"));
@@ -275,8 +275,8 @@ public sealed class SwarmScenarioTests
     {
         var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 3, SyncFrequency: 1));
         swarm.Start("a", epochs: 3);
-        swarm.Start("b", epochs: 3, configure: o => o with { CanLead = false });
-        swarm.Start("c", epochs: 3, configure: o => o with { CanLead = false });
+        swarm.Start("b", epochs: 3, canLead: false);
+        swarm.Start("c", epochs: 3, canLead: false);
         swarm.RunUntil(() => swarm.AllDone("a", "b", "c"), Hour);
         Assert.All(swarm.State.History, m => Assert.Equal("a", m.Leader));
     }
@@ -298,7 +298,7 @@ public sealed class SwarmScenarioTests
     public void A_node_that_finishes_early_contributes_by_its_train_end_policy_and_still_gets_the_final_model(TrainEndPolicy policy)
     {
         var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 2, SyncFrequency: 2));
-        swarm.Start("early", epochs: 1, configure: o => o with { TrainEnd = policy });
+        swarm.Start("early", epochs: 1, configure: o => o with { CheckinModelOnTrainEnd = policy.ToString().ToLowerInvariant() });
         swarm.Start("long1", epochs: 4);
         swarm.Start("long2", epochs: 4);
         swarm.RunUntil(() => swarm.AllDone("early", "long1", "long2"), Hour);

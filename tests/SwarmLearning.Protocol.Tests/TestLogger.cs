@@ -17,3 +17,15 @@ internal sealed class TestLogger(TimeProvider time, List<string> lines) : ILogge
         }
     }
 }
+
+/// <summary>Gives every category the same <see cref="TestLogger"/>.</summary>
+internal sealed class TestLoggerFactory(ILogger logger) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName) => logger;
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException();
+
+    public void Dispose()
+    {
+    }
+}

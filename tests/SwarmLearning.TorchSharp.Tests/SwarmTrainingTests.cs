@@ -141,8 +141,8 @@ public sealed class SwarmTrainingTests
         var swarm = new InProcessSwarm("fmnist", new TrainingParameters(MinPeers: 3, SyncFrequency: 4),
             new ContractTimings(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), 2));
         var sessions = shares.Select((s, i) => new TorchSession("mlp", train.Select(s), test.Take(200), seed: 10 + i)).ToArray();
-        // Weighted by data size (nodeWeightage), as FedAvg does: with a skewed split the shares differ tenfold.
-        var runs = sessions.Select((s, i) => swarm.Start($"node{i + 1}", s, epochs: 3, o => o with { Weightage = shares[i].Length })).ToArray();
+        // Weighted by data size (the callback gives each session's sample count), as FedAvg does: with a skewed split the shares differ tenfold.
+        var runs = sessions.Select((s, i) => swarm.Start($"node{i + 1}", s, epochs: 3)).ToArray();
         var finals = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromMinutes(5));
 
         double swarmAccuracy = sessions[0].Score(test).Metric;
@@ -157,7 +157,7 @@ public sealed class SwarmTrainingTests
             alone.Add(session.Score(test).Metric);
         }
 
-        Assert.Single(finals.Select(SafetensorsWriter.Hash).Distinct());
+        Assert.Single(finals.Select(f => f.Sha256).Distinct());
         Assert.All(alone, a => Assert.True(swarmAccuracy > a + 0.05, $"swarm {swarmAccuracy:P1} vs alone {string.Join(", ", alone.Select(x => x.ToString("P1")))}"));
         foreach (var s in sessions)
         {
@@ -180,7 +180,7 @@ public sealed class SwarmTrainingTests
         double before = sessions[0].Score(test).Loss;
         var runs = sessions.Select((s, i) => swarm.Start($"n{i}", s, epochs: 1)).ToArray();
         var finals = await Task.WhenAll(runs).WaitAsync(TimeSpan.FromMinutes(5));
-        Assert.Single(finals.Select(SafetensorsWriter.Hash).Distinct());
+        Assert.Single(finals.Select(f => f.Sha256).Distinct());
         Assert.True(sessions[0].Score(test).Loss < before, $"{model}: loss did not fall");
         Assert.True(swarm.State.History.Count >= 3);
         foreach (var s in sessions)

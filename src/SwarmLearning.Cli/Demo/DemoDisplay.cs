@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Spectre.Console;
-using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Session;
 
 namespace SwarmLearning.Cli.Demo;
 
@@ -50,7 +50,7 @@ internal sealed class DemoDisplay(IAnsiConsole console)
         table.AddColumns("node", "epoch", "round", "val. loss", "val. accuracy", "state");
         foreach (var p in nodes)
         {
-            table.AddRow(p.NodeId, $"{Math.Min(p.Epoch + 1, p.TotalEpochs)}/{p.TotalEpochs}", p.Round.ToString(CultureInfo.InvariantCulture),
+            table.AddRow(p.NodeId, $"{p.Epoch}/{p.TotalEpochs}", p.Round.ToString(CultureInfo.InvariantCulture),
                 p.Evaluation?.Loss.ToString("F3", CultureInfo.InvariantCulture) ?? "-",
                 p.Evaluation?.Metric.ToString("P1", CultureInfo.InvariantCulture) ?? "-",
                 p.Done ? "[green]done[/]" : "training");

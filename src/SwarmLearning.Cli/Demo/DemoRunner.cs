@@ -3,7 +3,7 @@ using System.Text.Json;
 using SwarmLearning.Core.Files;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.InMemory;
-using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Session;
 
 namespace SwarmLearning.Cli.Demo;
 
@@ -34,10 +34,11 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
         };
         swarm.Progress += p => _progress[p.NodeId] = p;
 
-        var runs = new Task<Core.Model.ModelState>[options.Nodes];
+        var runs = new Task<MergedModel>[options.Nodes];
+        var sessions = new SoftmaxSession[options.Nodes];
         for (int i = 0; i < options.Nodes; i++)
         {
-            runs[i] = Start(swarm, i, parts[i], test);
+            runs[i] = Start(swarm, sessions, i, parts[i], test);
         }
         var displayTask = display.ShowAsync(() => _progress.Values.OrderBy(p => p.NodeId).ToList(), () => runs.All(r => r.IsCompleted), cancellationToken);
         if (options.DropOne)
@@ -45,21 +46,20 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
             int victim = options.Nodes - 1;
             if (await DropAsync(swarm, victim, runs, cancellationToken))
             {
-                runs[victim] = Start(swarm, victim, parts[victim], test);
+                runs[victim] = Start(swarm, sessions, victim, parts[victim], test);
             }
         }
         var finals = await Task.WhenAll(runs);
         await displayTask;
 
-        var swarmAccuracy = new SoftmaxSession(train, test, 0);
-        swarmAccuracy.LoadParameters(finals[0]);
+        var swarmAccuracy = sessions[0]; // the callback left the final swarm model loaded
         var alone = parts.Select((part, i) => TrainAlone(part, test, options.Seed + i, options.Epochs)).ToList();
         var central = TrainAlone(train, test, options.Seed, options.Epochs);
         var state = swarm.State;
         var report = new DemoReport(
             options.Nodes, options.MinPeers, options.MergeMethod, options.Epochs,
             swarmAccuracy.Score(test).Metric, [.. alone], central,
-            finals.Select(f => SafetensorsWriter.Hash(f).Hex).Distinct().Count() == 1,
+            finals.Select(f => f.Sha256).Distinct().Count() == 1,
             state.History.Count, [.. state.History.Select(m => new MergeSummary(m.Round, m.Leader, m.Contributions.Count, m.Hash.Short))],
             state.FinalModel.Hex);
         await File.WriteAllTextAsync(Path.Combine(options.OutputDirectory, "report.json"),
@@ -67,14 +67,17 @@ internal sealed class DemoRunner(DemoOptions options, DemoDisplay display)
         return report;
     }
 
-    private Task<Core.Model.ModelState> Start(InProcessSwarm swarm, int index, DataSet data, DataSet validation) =>
-        swarm.Start($"node{index + 1}", new SoftmaxSession(data, validation, options.Seed * 100 + index + _progress.Count), options.Epochs);
+    private Task<MergedModel> Start(InProcessSwarm swarm, SoftmaxSession[] sessions, int index, DataSet data, DataSet validation)
+    {
+        sessions[index] = new SoftmaxSession(data, validation, options.Seed * 100 + index + _progress.Count);
+        return swarm.Start($"node{index + 1}", sessions[index], options.Epochs);
+    }
 
     /// <summary>
     /// Crashes a node halfway (it stops and its files become unreachable) and returns true, for the caller to restart it
     /// with a fresh model; returns false if the node finished before it could be crashed.
     /// </summary>
-    private async Task<bool> DropAsync(InProcessSwarm swarm, int victim, Task<Core.Model.ModelState>[] runs, CancellationToken cancellationToken)
+    private async Task<bool> DropAsync(InProcessSwarm swarm, int victim, Task<MergedModel>[] runs, CancellationToken cancellationToken)
     {
         string id = $"node{victim + 1}";
         while (!(_progress.TryGetValue(id, out var p) && p.Epoch >= options.Epochs / 2) && !runs[victim].IsCompleted)

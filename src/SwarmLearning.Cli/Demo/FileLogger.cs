@@ -2,8 +2,8 @@ using Microsoft.Extensions.Logging;
 
 namespace SwarmLearning.Cli.Demo;
 
-/// <summary>Appends log lines with timestamps to one file, shared by every node of an in-process swarm.</summary>
-internal sealed class FileLogger(string path) : ILogger, IDisposable
+/// <summary>Appends log lines with timestamps to one file, shared by every node of an in-process swarm (one logger for every category).</summary>
+internal sealed class FileLogger(string path) : ILogger, ILoggerFactory
 {
     private readonly StreamWriter _writer = new(path, append: false) { AutoFlush = true };
 
@@ -19,6 +19,10 @@ internal sealed class FileLogger(string path) : ILogger, IDisposable
             _writer.WriteLine(line);
         }
     }
+
+    public ILogger CreateLogger(string categoryName) => this;
+
+    public void AddProvider(ILoggerProvider provider) => throw new NotSupportedException("a FileLogger writes one file");
 
     public void Dispose() => _writer.Dispose();
 }

@@ -17,12 +17,11 @@ internal sealed record SimulateOptions
     public string Partition { get; init; } = "dirichlet:0.5";
     public int Epochs { get; init; } = 10;
     public int SyncFrequency { get; init; } = 10;
-    // The defaults are the recipe measured best for a swarm under label skew (docs/simulate.md): SGD with momentum
-    // averages as FedAvg assumes (each node's Adam normalises its own gradients), and batch 32 doubles the merges.
-    public int BatchSize { get; init; } = 32;
-    public double LearningRate { get; init; } = 0.05;
-    public string Optimizer { get; init; } = "sgd";
-    public string Schedule { get; init; } = "cosine";
+    // The defaults are TrainingRecipe's: the recipe measured best for a swarm under label skew (docs/simulate.md).
+    public int BatchSize { get; init; } = DefaultRecipe.BatchSize;
+    public double LearningRate { get; init; } = DefaultRecipe.LearningRate;
+    public string Optimizer { get; init; } = DefaultRecipe.Optimizer;
+    public string Schedule { get; init; } = DefaultRecipe.Schedule;
     public int TrainLimit { get; init; }
     public int Seed { get; init; } = 1;
     public bool Baselines { get; init; } = true;
@@ -38,9 +37,11 @@ internal sealed record SimulateOptions
     /// <summary>The quorum: every node unless set.</summary>
     public int Quorum => MinPeers ?? Nodes;
 
-    /// <summary>The optimizer settings for a run of <paramref name="totalSteps"/> batches.</summary>
-    public TrainingRecipe Recipe(long totalSteps, bool swarmNode = false) =>
-        new(Optimizer, LearningRate, Schedule, totalSteps, ResetOnLoad: swarmNode && ResetOptimizer, Proximal: swarmNode ? Proximal : 0, ControlVariates: swarmNode && ControlVariates, LogitAdjust: swarmNode && LogitAdjust);
+    private static readonly TrainingRecipe DefaultRecipe = new();
+
+    /// <summary>How every node trains (the baselines train its <see cref="TrainingRecipe.Plain"/> form).</summary>
+    public TrainingRecipe Recipe => new(Optimizer, LearningRate, Schedule, ResetOnLoad: ResetOptimizer, Proximal: Proximal, ControlVariates: ControlVariates,
+        LogitAdjust: LogitAdjust, BatchSize: BatchSize);
 
     /// <summary>Throws a <see cref="SwarmException"/> saying what to change when the options cannot work.</summary>
     public void Validate()
@@ -61,7 +62,7 @@ internal sealed record SimulateOptions
         {
             throw new SwarmException($"unknown model '{Model}'; use one of: {ModelZoo.Help}");
         }
-        Recipe(1).Validate();
+        Recipe.Validate();
         foreach (string method in MergeMethods)
         {
             Core.Merging.MergeMethods.Parse(method);

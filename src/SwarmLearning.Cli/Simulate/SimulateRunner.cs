@@ -3,7 +3,7 @@ using System.Text.Json;
 using SwarmLearning.Cli.Demo;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.InMemory;
-using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Session;
 using SwarmLearning.TorchSharp;
 using SwarmLearning.TorchSharp.Data;
 using TorchSharp;
@@ -26,8 +26,7 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         using var log = new FileLogger(Path.Combine(options.OutputDirectory, "simulate.log"));
         var (fullTrain, test) = FashionMnist.Load(options.DataDirectory);
         var train = options.TrainLimit > 0 ? fullTrain.Take(options.TrainLimit) : fullTrain;
-        var shares = Partitioner.Split(train.Labels, options.Nodes, options.Partition, options.Seed);
-        var data = shares.Select(train.Select).ToArray();
+        var data = Partitioner.Shares(train, options.Nodes, options.Partition, options.Seed);
         var validation = test.Take(ValidationImages);
         display.Event($"Fashion-MNIST: {train.Count} training images split {options.Partition} over {options.Nodes} nodes ({string.Join(", ", data.Select(d => d.Count))}), {test.Count} test images");
 
@@ -41,9 +40,9 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         if (options.Baselines)
         {
             display.Event($"training each node alone on its own share for {options.Epochs} epochs");
-            alone = await TrainAloneAsync(data, validation, test, cancellationToken);
+            alone = await Baselines.AloneAsync(options.Model, data, validation, test, options.Seed, options.Recipe, options.Epochs, cancellationToken);
             display.Event($"training one model on all {train.Count} images pooled for {options.Epochs} epochs");
-            central = await Task.Run(() => TrainAlone(train, validation, test, options.Seed * 100, threads: Environment.ProcessorCount, cancellationToken), cancellationToken);
+            central = await Baselines.PooledAsync(options.Model, train, validation, test, options.Seed, options.Recipe, options.Epochs, cancellationToken);
         }
         var report = new SimulateReport(options.Model, options.Partition, options.Nodes, options.Quorum, options.Epochs, options.SyncFrequency,
             train.Count, test.Count, [.. data.Select(d => d.Count)], swarms, alone, central, command);
@@ -80,62 +79,32 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             }
         };
         display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches");
-        var sessions = data.Select((d, i) => new TorchSession(options.Model, d, validation, options.Seed * 100 + i, options.BatchSize,
-            options.Recipe(options.Epochs * (long)BatchesPerEpoch(d.Count, data), swarmNode: true))).ToArray();
+        int[] sizes = [.. data.Select(d => d.Count)];
+        var nodes = data.Select((d, i) => NodeTraining.Create(options.Model, d, sizes, i, validation, options.Seed, options.Recipe, options.Epochs, options.EqualSteps)).ToArray();
         try
         {
-            // Nodes weigh by their number of images (nodeWeightage), as FedAvg does; see docs/simulate.md.
-            var runs = sessions.Select((s, i) => swarm.Start($"node{i + 1:00}", Epochs(s, data), options.Epochs,
-                o => o with { Weightage = data[i].Count, TrainEnd = options.TrainEnd })).ToArray();
+            // Each node's program trains through the swarm callback and its node session, as deployed; each weighs by its images (sampleCount).
+            string trainEnd = options.TrainEnd.ToString().ToLowerInvariant();
+            var runs = nodes.Select((n, i) => swarm.Start($"node{i + 1:00}", n.Program, options.Epochs, p => p with { CheckinModelOnTrainEnd = trainEnd })).ToArray();
             var shown = display.ShowAsync(() => { lock (progress) { return [.. progress.Values.OrderBy(p => p.NodeId)]; } }, () => runs.All(r => r.IsCompleted), cancellationToken);
             var finals = await Task.WhenAll(runs);
             await shown;
-            sessions[0].LoadParameters(finals[0]);
-            double accuracy = sessions[0].Score(test).Metric;
-            var hashes = finals.Select(Core.Files.SafetensorsWriter.Hash).Distinct().ToList();
+            double accuracy = nodes[0].Session.Score(test).Metric; // the callback left the final swarm model loaded
+            var hashes = finals.Select(f => f.Sha256).Distinct().ToList();
             display.Event($"swarm '{method}': test accuracy {accuracy:P2} after {swarm.State.History.Count} merges in {clock.Elapsed.TotalMinutes:F1} min");
             List<double> curve;
             lock (progress)
             {
                 curve = [.. byRound.Values];
             }
-            return new SwarmRun(method, accuracy, swarm.State.History.Count, hashes.Count == 1, hashes[0].Hex, curve, clock.Elapsed.TotalSeconds);
+            return new SwarmRun(method, accuracy, swarm.State.History.Count, hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds);
         }
         finally
         {
-            foreach (var session in sessions)
+            foreach (var node in nodes)
             {
-                session.Dispose();
+                node.Session.Dispose();
             }
         }
-    }
-
-    /// <summary>With equal steps, an epoch of every node is the average share's number of batches (docs/simulate.md).</summary>
-    private Protocol.Ports.IMlSession Epochs(TorchSession session, ImageSet[] data) =>
-        options.EqualSteps ? new FixedLengthEpochs(session, EqualBatches(data)) : session;
-
-    private int EqualBatches(ImageSet[] data) => Math.Max(1, (int)Math.Ceiling(data.Average(d => d.Count) / options.BatchSize));
-
-    private int BatchesPerEpoch(int images, ImageSet[] data) =>
-        options.EqualSteps ? EqualBatches(data) : Math.Max(1, (images + options.BatchSize - 1) / options.BatchSize);
-
-    private async Task<List<double>> TrainAloneAsync(ImageSet[] data, ImageSet validation, ImageSet test, CancellationToken cancellationToken)
-    {
-        torch.set_num_threads(1);
-        var runs = data.Select((d, i) => Task.Factory.StartNew(() => TrainAlone(d, validation, test, options.Seed * 100 + i, threads: 1, cancellationToken),
-            cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
-        return [.. await Task.WhenAll(runs)];
-    }
-
-    private double TrainAlone(ImageSet data, ImageSet validation, ImageSet test, int seed, int threads, CancellationToken cancellationToken)
-    {
-        torch.set_num_threads(threads);
-        int batches = Math.Max(1, (data.Count + options.BatchSize - 1) / options.BatchSize);
-        using var session = new TorchSession(options.Model, data, validation, seed, options.BatchSize, options.Recipe(options.Epochs * (long)batches));
-        for (int batch = 0; batch < options.Epochs * session.BatchesPerEpoch; batch++)
-        {
-            session.TrainBatchAsync(cancellationToken).GetAwaiter().GetResult();
-        }
-        return session.Score(test).Metric;
     }
 }

@@ -1,4 +1,11 @@
+using SwarmLearning.TorchSharp;
+
 namespace SwarmLearning.Cli.Up;
 
-/// <summary>What `swarm up` runs: 3 SNs and <paramref name="Nodes"/> SL nodes training the Fashion-MNIST CNN.</summary>
-internal sealed record UpOptions(int Nodes, int Epochs, int ImagesPerNode, int TestImages, int SyncFrequency, string Partition, string Home);
+/// <summary>What `swarm up` runs: 3 SNs and <paramref name="Nodes"/> SL nodes training the Fashion-MNIST CNN with the default <see cref="TrainingRecipe"/>.</summary>
+// ImagesPerNode: a seeded sample of each node's share; 0: the whole share (as `swarm simulate`). MinPeers: the quorum.
+internal sealed record UpOptions(int Nodes, int Epochs, int ImagesPerNode, int TestImages, int SyncFrequency, string Partition, string Home, int MinPeers, int Seed, string Merge)
+{
+    /// <summary>How every node trains (and the baselines, without swarm levers).</summary>
+    public TrainingRecipe Recipe { get; } = new();
+}

@@ -29,7 +29,9 @@ namespace SwarmLearning.Cli.Up;
 internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
 {
     private const string Contract = "fashion-mnist";
+    private const int ValidationImages = 500;
     private readonly List<ChildProcess> _children = [];
+    private readonly UpDisplay _display = new(console, options.Epochs);
     private readonly Dictionary<string, int> _ports = [];
     private string Logs => Path.Combine(options.Home, "logs");
 
@@ -37,7 +39,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
     {
         var clock = Stopwatch.StartNew();
         string repository = RepositoryRoot();
-        CheckDataset();
+        Prerequisites.EnsureDataset(console);
         string example = await BuildExampleAsync(repository, cancellationToken);
         if (Directory.Exists(options.Home))
         {
@@ -48,8 +50,10 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         {
             await StartInfrastructureAsync(cancellationToken);
             var nodes = await StartNodesAsync(example, cancellationToken);
-            console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {options.ImagesPerNode} images ({options.Partition}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches");
-            await Task.WhenAll(nodes.Select(n => n.WaitForExitAsync(cancellationToken)));
+            string images = options.ImagesPerNode > 0 ? $"{options.ImagesPerNode} images" : "its whole share";
+            console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {images} ({options.Partition}, seed {options.Seed}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches, " +
+                $"minPeers {options.MinPeers}, merge {options.Merge}; recipe {string.Join(' ', options.Recipe.ToArguments())}");
+            await _display.ShowAsync(Task.WhenAll(nodes.Select(n => n.WaitForExitAsync(cancellationToken))));
             var failed = nodes.Where(n => n.ExitCode != 0).ToList();
             if (failed.Count > 0)
             {
@@ -62,10 +66,10 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
             ledger = ledger with { ChainVerifies = Verify(out string message), VerifyMessage = message };
 
             console.MarkupLine("[bold]baselines[/]: each node alone on its own data, and one model on all of it (same epochs)");
-            var (alone, central) = await Task.Run(() => Baselines(cancellationToken), cancellationToken);
-            var accuracy = new SimulateReport("cnn", options.Partition, options.Nodes, 2, options.Epochs, options.SyncFrequency, options.Nodes * options.ImagesPerNode,
-                options.TestImages, [.. Enumerable.Repeat(options.ImagesPerNode, options.Nodes)],
-                [new SwarmRun("mean", swarmAccuracy, ledger.Merges.Count, finals.Values.Distinct().Count() == 1 && finals.Values.First() == ledger.FinalModel, ledger.FinalModel ?? "", [], clock.Elapsed.TotalSeconds)],
+            var (shares, alone, central) = await BaselinesAsync(cancellationToken);
+            var accuracy = new SimulateReport("cnn", options.Partition, options.Nodes, options.MinPeers, options.Epochs, options.SyncFrequency, shares.Sum(s => s.Count),
+                options.TestImages, [.. shares.Select(s => s.Count)],
+                [new SwarmRun(options.Merge, swarmAccuracy, ledger.Merges.Count, finals.Values.Distinct().Count() == 1 && finals.Values.First() == ledger.FinalModel, ledger.FinalModel ?? "", [], clock.Elapsed.TotalSeconds)],
                 alone, central, "swarm up " + string.Join(' ', Environment.GetCommandLineArgs().Skip(2)));
             var report = new UpReport(accuracy, ledger, finals, clock.Elapsed.TotalSeconds);
             Print(report, alone, central);
@@ -127,14 +131,17 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         for (int i = 0; i < options.Nodes; i++)
         {
             string name = $"node{i + 1}", sn = $"sn{i % 3 + 1}";
-            string program = $"dotnet {example} --shard {i} --shards {options.Nodes} --partition {options.Partition} --limit {options.ImagesPerNode} --epochs {options.Epochs} " +
-                $"--sync-frequency {options.SyncFrequency} --min-peers 2 --validation 500 --test {options.TestImages} --contract {Contract}";
+            // The same training as `swarm simulate` (NodeTraining, TrainingRecipe): one libtorch thread per node, as there.
+            string program = $"dotnet {example} --shard {i} --shards {options.Nodes} --partition {options.Partition} --seed {options.Seed} --limit {options.ImagesPerNode} " +
+                $"--epochs {options.Epochs} --sync-frequency {options.SyncFrequency} --min-peers {options.MinPeers} --merge {options.Merge} --validation {ValidationImages} " +
+                $"--test {options.TestImages} --contract {Contract} --threads 1 {string.Join(' ', options.Recipe.ToArguments())}";
             var node = StartComponent(name, await TokenAsync(id, "sl/" + name, cancellationToken), "run-sl", "--name", name, "--data-dir", Path.Combine(options.Home, name), "--sl-fs-port", "0", "--sn-api-port", $"{_ports[sn]}",
                 "--sn", $"127.0.0.1:{_ports[sn == "sn1" ? "sn2" : "sn1"]}", "--identity-server", $"127.0.0.1:{_ports["identity"]}",
                 "--apls", $"127.0.0.1:{_ports["apls"]}", "--wait-window", "2s", "--leader-timeout", "60s",
                 "--ml-cmd", program);
             await node.WaitForAsync("SL ready", TimeSpan.FromSeconds(120), cancellationToken);
             console.MarkupLine($"swarm learning    {name} (API of {sn})");
+            _display.Add(name);
             nodes.Add(node);
         }
         return nodes;
@@ -155,22 +162,36 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         return child;
     }
 
-    // Live progress: each node's epochs (round, validation loss and accuracy) and each merge with its leader.
+    // Live progress from the components' output: each node's epochs, round and validation, and each merge with its leader.
     private void Progress(ChildProcess child, string line)
     {
         if (EpochLine().Match(line) is { Success: true } epoch)
         {
-            console.MarkupLine($"  [blue]{child.Name}[/] epoch {epoch.Groups[1].Value}, round {epoch.Groups[2].Value}, loss {epoch.Groups[3].Value}, accuracy {epoch.Groups[4].Value}");
+            _display.Epoch(child.Name, Int(epoch.Groups[1].Value), Int(epoch.Groups[2].Value), epoch.Groups[3].Value);
+        }
+        else if (SyncedLine().Match(line) is { Success: true } synced)
+        {
+            _display.Synced(child.Name, Int(synced.Groups[1].Value));
+        }
+        else if (ValidationLine().Match(line) is { Success: true } validation)
+        {
+            _display.Validated(child.Name, Int(validation.Groups[1].Value), double.Parse(validation.Groups[2].Value, CultureInfo.InvariantCulture));
+        }
+        else if (FinalLine().Match(line) is { Success: true } final)
+        {
+            _display.Finished(child.Name, Int(final.Groups[1].Value));
         }
         else if (MergeLine().Match(line) is { Success: true } merge)
         {
-            console.MarkupLine($"  [green]round {merge.Groups[3].Value}[/] merged by [bold]{merge.Groups[1].Value}[/]: {merge.Groups[2].Value} ({Markup.Escape(merge.Groups[4].Value)})");
+            _display.Merged(merge.Groups[1].Value, Int(merge.Groups[3].Value), merge.Groups[2].Value, merge.Groups[4].Value);
         }
         else if (line.Contains(" fail: ", StringComparison.Ordinal) || line.StartsWith("error:", StringComparison.Ordinal))
         {
-            console.MarkupLine($"  [red]{child.Name}[/] {Markup.Escape(line)}");
+            _display.Problem(child.Name, line);
         }
     }
+
+    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
 
     private async Task<LedgerSummary> LedgerSummaryAsync(CancellationToken cancellationToken)
     {
@@ -191,28 +212,17 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         return report.Ok;
     }
 
-    private (List<double> Alone, double Central) Baselines(CancellationToken cancellationToken)
+    /// <summary>Each node's share trained alone and all of them pooled, with the nodes' recipe (as `swarm simulate` does).</summary>
+    private async Task<(ImageSet[] Shares, List<double> Alone, double Central)> BaselinesAsync(CancellationToken cancellationToken)
     {
         var (train, test) = FashionMnist.Load();
         var testSet = options.TestImages > 0 ? test.Take(options.TestImages) : test;
-        var shards = Enumerable.Range(0, options.Nodes).Select(i => Partitioner.Shard(train, i, options.Nodes, options.Partition, options.ImagesPerNode)).ToList();
-        torch.set_num_threads(Environment.ProcessorCount);
-        double Train(ImageSet data, int seed)
-        {
-            using var session = new TorchSession("cnn", data, test.Take(500), seed);
-            for (int b = 0; b < options.Epochs * session.BatchesPerEpoch; b++)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                session.TrainBatchAsync(cancellationToken).GetAwaiter().GetResult();
-            }
-            return session.Score(testSet).Metric;
-        }
-        var alone = shards.Select((shard, i) => Train(shard, i + 1)).ToList();
-        var pooled = shards[0];
-        var all = shards.SelectMany(s => Enumerable.Range(0, s.Count).Select(r => (s, r))).ToList();
-        var pixels = all.SelectMany(x => x.s.Pixels.AsSpan(x.r * ImageSet.PixelCount, ImageSet.PixelCount).ToArray()).ToArray();
-        var labels = all.Select(x => x.s.Labels[x.r]).ToArray();
-        return (alone, Train(new ImageSet(pixels, labels), 100));
+        var validation = test.Take(ValidationImages);
+        var shares = Partitioner.Shares(train, options.Nodes, options.Partition, options.Seed, options.ImagesPerNode);
+        var alone = await Baselines.AloneAsync("cnn", shares, validation, testSet, options.Seed, options.Recipe, options.Epochs, cancellationToken);
+        var pooled = new ImageSet([.. shares.SelectMany(s => s.Pixels)], [.. shares.SelectMany(s => s.Labels)]);
+        double central = await Baselines.PooledAsync("cnn", pooled, validation, testSet, options.Seed, options.Recipe, options.Epochs, cancellationToken);
+        return (shares, alone, central);
     }
 
     private void Print(UpReport report, List<double> alone, double central)
@@ -263,24 +273,6 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         }
     }
 
-    private static void CheckDataset()
-    {
-        if (File.Exists(Path.Combine(FashionMnist.DefaultDirectory, "train-images-idx3-ubyte.gz")))
-        {
-            return;
-        }
-        if (Environment.UserName == "root" && File.Exists("/usr/bin/apt-get"))
-        {
-            using var apt = Process.Start(new ProcessStartInfo("/usr/bin/apt-get", "install -y -qq dataset-fashion-mnist"))!;
-            apt.WaitForExit();
-            if (apt.ExitCode == 0)
-            {
-                return;
-            }
-        }
-        throw new SwarmException("the Fashion-MNIST data set is missing: install it with `sudo apt-get install dataset-fashion-mnist`");
-    }
-
     private async Task<string> BuildExampleAsync(string repository, CancellationToken cancellationToken)
     {
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
@@ -315,8 +307,17 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    [GeneratedRegex(@"\[ml\] epoch (\d+/\d+): round (\d+), validation loss ([\d.]+), accuracy ([\d.]+ %)")]
+    [GeneratedRegex(@"\[ml\] epoch (\d+)/\d+: round (\d+), validation loss [\d.]+, accuracy ([\d.]+ %)")]
     private static partial Regex EpochLine();
+
+    [GeneratedRegex(@"loaded the merged model of round (\d+)")]
+    private static partial Regex SyncedLine();
+
+    [GeneratedRegex(@"validation after (\d+) epochs: loss [^,]+, metric ([\d.]+)")]
+    private static partial Regex ValidationLine();
+
+    [GeneratedRegex(@"training over: final swarm model of round (\d+)")]
+    private static partial Regex FinalLine();
 
     [GeneratedRegex(@"(\w+): published merged model (\w+) of round (\d+) \((.*)\)")]
     private static partial Regex MergeLine();

@@ -1,8 +1,7 @@
 using Microsoft.Extensions.Logging;
 using SwarmLearning.Core.Files;
-using SwarmLearning.MlChannel.Protocol;
-using SwarmLearning.Protocol.Node;
 using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
 
 namespace SwarmLearning.Node.MlChannel;
 
@@ -18,7 +17,7 @@ public sealed partial class MlSessionEvents(ILogger logger)
     /// <summary>The final swarm model, once training is over.</summary>
     public ContentHash? FinalModel { get; private set; }
 
-    internal void Registered(SwarmNodeOptions options) => Contract = options.Contract;
+    internal void Registered(string contract) => Contract = contract;
 
     internal void Synced(SyncKind kind, long round, ContentHash model, bool over, int epochsDone)
     {

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using SwarmLearning.Core.Model;
+using Microsoft.Extensions.Logging.Abstractions;
 using SwarmLearning.Protocol.Contract;
-using SwarmLearning.Protocol.Node;
 using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
 
 namespace SwarmLearning.Protocol.InMemory;
 
@@ -13,15 +13,15 @@ namespace SwarmLearning.Protocol.InMemory;
 /// </summary>
 public sealed class InProcessSwarm
 {
-    private readonly ConcurrentDictionary<string, (Task<ModelState> Run, CancellationTokenSource Cancel)> _nodes = new();
-    private readonly ILogger? _logger;
+    private readonly ConcurrentDictionary<string, (Task<MergedModel> Run, CancellationTokenSource Cancel)> _nodes = new();
+    private readonly ILoggerFactory _logs;
 
     /// <summary>Creates the contract <paramref name="contract"/> with its parameters and timings.</summary>
-    public InProcessSwarm(string contract, TrainingParameters parameters, ContractTimings timings, ILogger? logger = null)
+    public InProcessSwarm(string contract, TrainingParameters parameters, ContractTimings timings, ILoggerFactory? logs = null)
     {
         Contract = contract;
         Parameters = parameters;
-        _logger = logger;
+        _logs = logs ?? NullLoggerFactory.Instance;
         Ledger = new InMemoryLedger(TimeProvider.System);
         Ledger.Submit(new CreateContract(contract, parameters, timings), "operator", isOperator: true).EnsureAccepted();
         Ledger.Applied += (_, outcome) =>
@@ -54,17 +54,38 @@ public sealed class InProcessSwarm
     /// <summary>Raised on any thread for every contract event.</summary>
     public event Action<ContractEvent>? Event;
 
-    /// <summary>Starts a node training <paramref name="epochs"/> epochs of <paramref name="session"/>; the task returns its final model.</summary>
-    public Task<ModelState> Start(string nodeId, IMlSession session, int epochs, Func<SwarmNodeOptions, SwarmNodeOptions>? configure = null)
+    /// <summary>
+    /// Starts a node: its program trains <paramref name="epochs"/> epochs of <paramref name="session"/> through the swarm
+    /// callback, the in-process channel and the node's own <see cref="NodeSession"/>, exactly as a deployed node serves
+    /// it. The task returns the final swarm model (loaded in the session).
+    /// </summary>
+    /// <param name="nodeId">The node's name.</param>
+    /// <param name="session">The node's ML program.</param>
+    /// <param name="epochs">Epochs it trains.</param>
+    /// <param name="configure">Changes the callback's parameters (those of the contract by default).</param>
+    /// <param name="canLead">False opts the node out of leading merges.</param>
+    public Task<MergedModel> Start(string nodeId, IMlSession session, int epochs, Func<SwarmParameters, SwarmParameters>? configure = null, bool canLead = true)
     {
-        var options = new SwarmNodeOptions(nodeId, Contract, Parameters) { TotalEpochs = epochs, RetryDelay = TimeSpan.FromMilliseconds(200) };
-        options = configure?.Invoke(options) ?? options;
+        var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
+        {
+            TrainingContract = Contract, MergeMethod = Parameters.MergeMethod, UseAdaptiveSync = Parameters.UseAdaptiveSync, TotalEpochs = epochs,
+        };
+        parameters = configure?.Invoke(parameters) ?? parameters;
         Network.SetReachable(nodeId, true);
-        var node = new SwarmNode(options, Ledger.For(nodeId), Network.StoreOf(nodeId), Network.TransportOf(nodeId), TimeProvider.System, _logger);
+        var context = new NodeSessionContext(nodeId, Ledger.For(nodeId), Network.StoreOf(nodeId), Network.TransportOf(nodeId))
+        {
+            CanLead = canLead, RetryDelay = TimeSpan.FromMilliseconds(200), Logs = _logs,
+        };
+        var swarm = new SwarmCallbackSession(parameters, session, new InProcessMlChannel(new NodeSession(context)), session.Evaluate);
         var cancel = new CancellationTokenSource();
-        var reporter = new Reporter(p => Progress?.Invoke(p));
         var run = Task.Factory.StartNew(
-            () => SwarmTrainingLoop.RunAsync(node, session, epochs, cancel.Token, reporter),
+            async () =>
+            {
+                using (swarm)
+                {
+                    return await SwarmProgram.RunAsync(session, swarm, epochs, p => Progress?.Invoke(p), cancel.Token);
+                }
+            },
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
         _nodes[nodeId] = (run, cancel);
         return run;
@@ -85,8 +106,4 @@ public sealed class InProcessSwarm
         }
     }
 
-    private sealed class Reporter(Action<NodeProgress> report) : IProgress<NodeProgress>
-    {
-        public void Report(NodeProgress value) => report(value);
-    }
 }

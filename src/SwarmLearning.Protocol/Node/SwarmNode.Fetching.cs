@@ -8,10 +8,11 @@ public sealed partial class SwarmNode
 {
     /// <summary>
     /// Gets a merged model into the local store (from its leader first, then from any other node, since every node that
-    /// loaded it serves it too), loads it and makes it this node's base. If no node can serve it for a leader timeout,
-    /// reports it lost (the contract then has the round merged again); returns null once the contract no longer names it.
+    /// holds it serves it too) and makes it this node's base. If no node can serve it for a leader timeout, reports it
+    /// lost (the contract then has the round merged again); returns false once the contract no longer names it.
+    /// The model is not parsed: whoever hands it to the ML program reads it from the store (or passes its file's path).
     /// </summary>
-    private async Task<ModelState?> AdoptAsync(MergedRound merged, CancellationToken cancellationToken)
+    private async Task<bool> AdoptAsync(MergedRound merged, CancellationToken cancellationToken)
     {
         DateTimeOffset? failingSince = null, reportedAt = null;
         while (!store.Contains(merged.Hash))
@@ -20,7 +21,7 @@ public sealed partial class SwarmNode
             if (state.MergedOf(merged.Round)?.Hash != merged.Hash)
             {
                 Log.MergeReopened(_logger, options.NodeId, merged.Hash.Short, merged.Round);
-                return null;
+                return false;
             }
             var sources = state.Nodes.Values
                 .Where(n => n.NodeId != options.NodeId && n.Status != NodeStatus.Left)
@@ -54,9 +55,8 @@ public sealed partial class SwarmNode
                 await Task.Delay(options.RetryDelay, time, cancellationToken);
             }
         }
-        var model = await store.GetAsync(merged.Hash, cancellationToken);
         _base = merged;
         Log.Adopted(_logger, options.NodeId, merged.Hash.Short, merged.Round);
-        return model;
+        return true;
     }
 }

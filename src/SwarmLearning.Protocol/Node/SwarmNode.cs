@@ -48,33 +48,36 @@ public sealed partial class SwarmNode(
         Log.Registered(_logger, options.NodeId, options.Contract);
     }
 
-    /// <summary>on_train_begin: offers the initial model to round 0, or adopts the latest merged model if training is under way.</summary>
+    /// <summary>
+    /// on_train_begin: offers the initial model to round 0, or adopts the latest merged model if training is under way.
+    /// The outcome names the model to load; it is in the store (nothing is parsed here: the caller loads it if it needs it).
+    /// </summary>
     public async Task<SyncOutcome> InitialSyncAsync(ModelState initial, CancellationToken cancellationToken)
     {
         var hash = await store.PutAsync(initial, cancellationToken);
-        return await SyncCoreAsync(hash, options.Weightage, initial: true, cancellationToken);
+        return await SyncCoreAsync(hash, options.Weight, initial: true, cancellationToken);
     }
 
     /// <summary>A sync point: offers the local model and returns the merged model to load (or the final one when training is over).</summary>
     public async Task<SyncOutcome> SyncAsync(ModelState local, CancellationToken cancellationToken)
     {
         var hash = await store.PutAsync(local, cancellationToken);
-        return await SyncCoreAsync(hash, options.Weightage, initial: false, cancellationToken);
+        return await SyncCoreAsync(hash, options.Weight, initial: false, cancellationToken);
     }
 
     /// <summary>
     /// on_train_end: offers the last model (unless it is the merged model just loaded), then keeps checking in by the
     /// train-end policy until every node has finished; returns the final swarm model, the same on every node.
     /// </summary>
-    public async Task<ModelState> FinishAsync(ModelState last, bool trainedSinceSync, CancellationToken cancellationToken)
+    public async Task<SyncOutcome> FinishAsync(ModelState last, bool trainedSinceSync, CancellationToken cancellationToken)
     {
         var lastHash = await store.PutAsync(last, cancellationToken);
         if (trainedSinceSync)
         {
-            var outcome = await SyncCoreAsync(lastHash, options.Weightage, initial: false, cancellationToken);
+            var outcome = await SyncCoreAsync(lastHash, options.Weight, initial: false, cancellationToken);
             if (outcome.TrainingOver)
             {
-                return outcome.Model;
+                return outcome;
             }
         }
         await SubmitAsync(new FinishTraining(options.Contract, options.NodeId), cancellationToken);
@@ -84,13 +87,13 @@ public sealed partial class SwarmNode(
             var (hash, weight) = options.TrainEnd switch
             {
                 TrainEndPolicy.Inactive => (_base!.Hash, 0L),
-                TrainEndPolicy.Active => (_base!.Hash, (long)options.Weightage),
-                _ => (lastHash, (long)options.Weightage),
+                TrainEndPolicy.Active => (_base!.Hash, options.Weight),
+                _ => (lastHash, options.Weight),
             };
             var outcome = await SyncCoreAsync(hash, weight, initial: false, cancellationToken);
             if (outcome.TrainingOver)
             {
-                return outcome.Model;
+                return outcome;
             }
         }
     }
@@ -129,9 +132,9 @@ public sealed partial class SwarmNode(
                     what = late.Accepted ? "offered its model late, then loading the latest" : $"its late model was refused ({late.Code}); loading the latest";
                 }
                 Log.Behind(_logger, options.NodeId, _base?.Round ?? -1, latest.Round, what);
-                if (await AdoptAsync(latest, cancellationToken) is { } caughtUp)
+                if (await AdoptAsync(latest, cancellationToken))
                 {
-                    return new SyncOutcome(caughtUp, latest.Round, false);
+                    return new SyncOutcome(latest.Hash, latest.Round, false);
                 }
                 continue; // that merge was lost and is being redone: look again
             }
@@ -149,9 +152,9 @@ public sealed partial class SwarmNode(
             // A merged model lost with its leader is merged again (AdoptAsync returns null): wait for the new one.
             for (var merged = await WaitForMergeAsync(round, cancellationToken); merged is not null; merged = await WaitForMergeAsync(round, cancellationToken))
             {
-                if (await AdoptAsync(merged, cancellationToken) is { } adopted)
+                if (await AdoptAsync(merged, cancellationToken))
                 {
-                    return new SyncOutcome(adopted, merged.Round, false);
+                    return new SyncOutcome(merged.Hash, merged.Round, false);
                 }
             }
             // completed without merging this round: look again
@@ -171,9 +174,12 @@ public sealed partial class SwarmNode(
     private async Task<SyncOutcome> TrainingOverAsync(ContractState state, CancellationToken cancellationToken)
     {
         var final = state.History.Last(m => m.Hash == state.FinalModel);
-        var model = await AdoptAsync(final, cancellationToken) ?? throw new SwarmException($"the final model {final.Hash.Short} is no longer on the ledger");
+        if (!await AdoptAsync(final, cancellationToken))
+        {
+            throw new SwarmException($"the final model {final.Hash.Short} is no longer on the ledger");
+        }
         Log.TrainingOver(_logger, options.NodeId, final.Hash.Short);
-        return new SyncOutcome(model, final.Round, true);
+        return new SyncOutcome(final.Hash, final.Round, true);
     }
 
     private async Task<TxOutcome> SubmitAsync(ContractTx tx, CancellationToken cancellationToken)

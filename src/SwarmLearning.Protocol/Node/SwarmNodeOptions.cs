@@ -5,8 +5,8 @@ namespace SwarmLearning.Protocol.Node;
 /// <summary>How one SL node takes part in a training contract.</summary>
 public sealed record SwarmNodeOptions(string NodeId, string Contract, TrainingParameters Parameters)
 {
-    /// <summary>nodeWeightage: the node's relative weight in merges (HPE: 1 to 100).</summary>
-    public int Weightage { get; init; } = 1;
+    /// <summary>The node's weight in merges: nodeWeightage (HPE's 1 to 100) times its sample count (docs/sl-node.md, "Node weight").</summary>
+    public long Weight { get; init; } = 1;
 
     /// <summary>False opts the node out of leading merges (HPE: SL_MAKE_ME_ADMIN=False).</summary>
     public bool CanLead { get; init; } = true;
@@ -27,5 +27,5 @@ public sealed record SwarmNodeOptions(string NodeId, string Contract, TrainingPa
     public int TotalEpochs { get; init; }
 }
 
-/// <summary>The result of a sync: the model to load, and whether the training is over.</summary>
-public sealed record SyncOutcome(Core.Model.ModelState Model, long Round, bool TrainingOver);
+/// <summary>The result of a sync: the merged model to load (in the node's store), its round, and whether the training is over.</summary>
+public sealed record SyncOutcome(Core.Files.ContentHash Model, long Round, bool TrainingOver);

@@ -6,22 +6,32 @@ namespace SwarmLearning.Protocol.Ports;
 public sealed record Evaluation(double Loss, double Metric);
 
 /// <summary>
-/// The user's ML program as the training loop drives it: train a batch, hand over parameters, load merged ones,
-/// evaluate on validation data. Implemented by the simulator's trainers and by the ML channel of an SL node.
+/// A model as the swarm callback sees it: its whole state out, a merged state in. What the implementation does on load
+/// (FedProx's anchor, SCAFFOLD's variates, an optimizer reset) happens wherever the callback runs.
 /// </summary>
-public interface IMlSession
+public interface ISwarmModel
 {
-    /// <summary>The number of local batches in one epoch.</summary>
-    int BatchesPerEpoch { get; }
-
-    /// <summary>Trains one local batch.</summary>
-    Task TrainBatchAsync(CancellationToken cancellationToken);
-
     /// <summary>Returns the whole model state (weights and buffers).</summary>
     ModelState GetParameters();
 
     /// <summary>Replaces the model state with <paramref name="model"/>.</summary>
     void LoadParameters(ModelState model);
+}
+
+/// <summary>
+/// An ML program's training as <see cref="Session.SwarmProgram"/> runs it: train a batch, evaluate on validation data, and
+/// hand its model to the swarm callback. The simulator's trainers, the examples and the test programs implement it.
+/// </summary>
+public interface IMlSession : ISwarmModel
+{
+    /// <summary>The number of local batches in one epoch.</summary>
+    int BatchesPerEpoch { get; }
+
+    /// <summary>The training samples the program holds (0 when unknown); the node's merge weight counts them.</summary>
+    long SampleCount => 0;
+
+    /// <summary>Trains one local batch.</summary>
+    Task TrainBatchAsync(CancellationToken cancellationToken);
 
     /// <summary>Evaluates on validation data; null when the program has none.</summary>
     Evaluation? Evaluate();

@@ -32,20 +32,24 @@ public static class Partitioner
     }
 
     /// <summary>
-    /// One node's share of <paramref name="train"/> as an ML program of a real swarm takes it: the split seeded the same
-    /// on every node (seed 7), then, with <paramref name="limit"/> &gt; 0, a seeded sample of that many rows (shares list
-    /// their rows class by class, so the first rows would be few classes). `swarm up` uses it for the baselines.
+    /// Every node's share of <paramref name="train"/>, as each ML program of a swarm computes it (the same seed on every
+    /// node gives the same split; a node keeps only its own). With <paramref name="limit"/> &gt; 0 each share is cut to a
+    /// seeded sample of that many rows (shares list their rows class by class, so the first rows would be few classes).
     /// </summary>
-    public static ImageSet Shard(ImageSet train, int shard, int shards, string specification, int limit)
-    {
-        var indices = Split(train.Labels, shards, specification, seed: 7)[shard];
-        if (limit > 0 && limit < indices.Length)
+    public static ImageSet[] Shares(ImageSet train, int shards, string specification, int seed, int limit = 0) =>
+        [.. ShareRows(train.Labels, shards, specification, seed, limit).Select(train.Select)];
+
+    /// <summary>The row indices of <see cref="Shares"/> (a node selects only its own rows).</summary>
+    public static int[][] ShareRows(IReadOnlyList<byte> labels, int shards, string specification, int seed, int limit = 0) =>
+        [.. Split(labels, shards, specification, seed).Select((indices, shard) =>
         {
-            new Random(shard).Shuffle(indices);
-            indices = indices[..limit];
-        }
-        return train.Select(indices);
-    }
+            if (limit > 0 && limit < indices.Length)
+            {
+                new Random(shard).Shuffle(indices);
+                indices = indices[..limit];
+            }
+            return indices;
+        })];
 
     /// <summary>Returns the row indices of each node's share.</summary>
     public static int[][] Split(IReadOnlyList<byte> labels, int nodes, string specification, int seed)

@@ -1,7 +1,8 @@
 // Linear regression (nn.Linear(FEATURES, 1)) on this node's synthetic data, in a swarm through the TorchSharp
 // SwarmCallback. Arguments: --seed N --epochs E --batches B --sync S --min-peers M --contract C --features F --delay-ms D
 using System.Globalization;
-using SwarmLearning.MlClient;
+using SwarmLearning.Protocol.Ports;
+using SwarmLearning.Protocol.Session;
 using SwarmLearning.TorchSharp;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -29,7 +30,7 @@ using var swarm = new SwarmCallback(model, parameters, () =>
 {
     using var _ = no_grad();
     var x = Batch(out var y);
-    return new Validation(nn.functional.mse_loss(model.call(x), y).item<float>(), 0);
+    return new Evaluation(nn.functional.mse_loss(model.call(x), y).item<float>(), 0);
 });
 await swarm.OnTrainBeginAsync();
 Console.WriteLine($"started from round {swarm.Last!.Round}");

@@ -1,0 +1,134 @@
+using Microsoft.Extensions.Logging;
+using SwarmLearning.Core;
+using SwarmLearning.Core.Files;
+using SwarmLearning.Core.Model;
+using SwarmLearning.Protocol.Node;
+using SwarmLearning.Protocol.Ports;
+
+namespace SwarmLearning.Protocol.Session;
+
+/// <summary>The program registered: its node's name, the contract, and the batches until the first sync.</summary>
+public sealed record SessionRegistration(string NodeId, string Contract, int SyncEvery);
+
+/// <summary>A sync's answer: the merged model to load (a file in the node's store), its round, whether training is over, and the batches until the next sync.</summary>
+public sealed record SessionSync(ContentHash Model, long Round, bool TrainingOver, int SyncEvery);
+
+/// <summary>
+/// The node's side of one ML program's training: the one place that decides what happens to a checked-in model and to
+/// a merged one. It checks the program's parameters, registers it in the contract (one <see cref="SwarmNode"/> per
+/// program), turns each sync (initial, periodic, final) into the round engine's steps, keeps the adaptive sync interval
+/// and reports progress. The SL node serves it over the ML channel (gRPC on a Unix socket); `swarm simulate` and the
+/// tests call it in process (<see cref="InProcessMlChannel"/>). One program per node: calls are served one at a time.
+/// </summary>
+public sealed partial class NodeSession(NodeSessionContext context) : IDisposable
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly ILogger _logger = context.Logs.CreateLogger<NodeSession>();
+    private SwarmNode? _node;
+    private ModelSignature? _signature;
+    private AdaptiveSyncInterval? _interval;
+
+    /// <summary>The node's context.</summary>
+    public NodeSessionContext Context => context;
+
+    /// <summary>The round engine, once the program has registered.</summary>
+    public SwarmNode? Node => _node;
+
+    /// <summary>
+    /// Joins the training contract with <paramref name="parameters"/> and the model layout <paramref name="signature"/>.
+    /// Throws <see cref="InvalidMlRequestException"/> for parameters that cannot work, <see cref="SwarmException"/> when the contract refuses.
+    /// </summary>
+    public Task<SessionRegistration> RegisterAsync(SwarmParameters parameters, ModelSignature signature, CancellationToken cancellationToken) => Serve(async () =>
+    {
+        if (parameters.Problem() is { } problem)
+        {
+            throw new InvalidMlRequestException(problem);
+        }
+        if (signature.Tensors.Count == 0)
+        {
+            throw new InvalidMlRequestException("the model has no tensors: save the model's whole state (weights and buffers)");
+        }
+        var options = new SwarmNodeOptions(context.NodeId, parameters.TrainingContract, parameters.Contract)
+        {
+            Weight = parameters.MergeWeight,
+            CanLead = context.CanLead,
+            TrainEnd = parameters.TrainEnd,
+            Address = context.Address,
+            Timings = context.Timings,
+            RetryDelay = context.RetryDelay,
+            TotalEpochs = parameters.TotalEpochs,
+        };
+        var node = new SwarmNode(options, context.Ledger, context.Store, context.Transport, context.Time, context.Logs.CreateLogger<SwarmNode>());
+        await node.RegisterAsync(signature, cancellationToken);
+        context.OnRegistered?.Invoke(signature);
+        (_node, _signature) = (node, signature);
+        _interval = new AdaptiveSyncInterval(parameters.SyncFrequency, parameters.UseAdaptiveSync);
+        LogRegistered(_logger, context.NodeId, options.Contract, parameters.MinPeers, parameters.SyncFrequency, options.Parameters.MergeMethod,
+            options.Weight, signature.Tensors.Count);
+        return new SessionRegistration(context.NodeId, options.Contract, _interval.Current);
+    }, cancellationToken);
+
+    /// <summary>
+    /// Offers <paramref name="model"/> (stored under its hash) and waits for the merged model: <see cref="SyncKind.Initial"/>
+    /// starts from the swarm's common model, <see cref="SyncKind.Periodic"/> is a sync point, <see cref="SyncKind.Final"/>
+    /// returns only when every node has finished (<paramref name="trainedSinceSync"/> false: the model is the merged one just loaded).
+    /// </summary>
+    public Task<SessionSync> SyncAsync(SyncKind kind, ModelState model, int epochsDone, bool trainedSinceSync, CancellationToken cancellationToken) => Serve(async () =>
+    {
+        var node = Registered();
+        if (epochsDone < 0)
+        {
+            throw new InvalidMlRequestException($"epochs done cannot be negative (got {epochsDone})");
+        }
+        if (_signature!.DescribeDifference(model.Signature) is { } difference)
+        {
+            throw new InvalidMlRequestException($"the model offered differs from the one registered: {difference}");
+        }
+        var outcome = kind switch
+        {
+            SyncKind.Initial => await node.InitialSyncAsync(model, cancellationToken),
+            SyncKind.Periodic => await node.SyncAsync(model, cancellationToken),
+            SyncKind.Final => await node.FinishAsync(model, trainedSinceSync, cancellationToken),
+            _ => throw new InvalidMlRequestException($"unknown sync kind {kind}: INITIAL, PERIODIC or FINAL"),
+        };
+        return new SessionSync(outcome.Model, outcome.Round, outcome.TrainingOver, _interval!.Current);
+    }, cancellationToken);
+
+    /// <summary>Records validation results after a merge (PERFDATA; adaptive sync); returns the batches until the next sync.</summary>
+    public Task<int> ReportAsync(int epochsDone, Evaluation? evaluation, CancellationToken cancellationToken) => Serve(async () =>
+    {
+        var node = Registered();
+        if (evaluation is not null)
+        {
+            if (double.IsNaN(evaluation.Loss) || double.IsNaN(evaluation.Metric))
+            {
+                throw new InvalidMlRequestException("validation loss and metric must be numbers (got NaN): check the validation data");
+            }
+            _interval!.Observe(evaluation.Loss);
+        }
+        await node.ReportAsync(epochsDone, evaluation, cancellationToken);
+        return _interval!.Current;
+    }, cancellationToken);
+
+    private SwarmNode Registered() =>
+        _node ?? throw new SwarmException("register first: the node has not joined a training contract");
+
+    private async Task<T> Serve<T>(Func<Task<T>> action, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            return await action();
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _gate.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Node}: the ML program registered for contract '{Contract}' (minPeers {MinPeers}, syncFrequency {SyncFrequency}, merge {Merge}, weight {Weight}, {Tensors} tensors)")]
+    private static partial void LogRegistered(ILogger logger, string node, string contract, int minPeers, int syncFrequency, string merge, long weight, int tensors);
+}
