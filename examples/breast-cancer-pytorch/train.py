@@ -56,7 +56,7 @@ def main():
             return loss_fn(logits, y_test).item(), (logits.argmax(1) == y_test).float().mean().item()
 
     swarm = SwarmCallback(model, sync_frequency=args.sync_frequency, min_peers=args.min_peers, training_contract=args.contract,
-                          merge_method=args.merge, total_epochs=args.epochs, validate=evaluate)
+                          merge_method=args.merge, total_epochs=args.epochs, validate=evaluate, sample_count=len(y))
     swarm.on_train_begin()
     generator = torch.Generator().manual_seed(args.shard)
     for epoch in range(args.epochs):

@@ -9,9 +9,9 @@ internal static class UpCommand
     public static Command Create()
     {
         var nodes = new Option<int>("--nodes") { Description = "Swarm Learning nodes", DefaultValueFactory = _ => 3 };
-        var epochs = new Option<int>("--epochs") { Description = "epochs each node trains", DefaultValueFactory = _ => 3 };
+        var epochs = new Option<int>("--epochs") { Description = "epochs each node trains", DefaultValueFactory = _ => 5 };
         var images = new Option<int>("--images-per-node") { Description = "training images per node, a sample of its share (0: its whole share of the 60,000)", DefaultValueFactory = _ => 3000 };
-        var test = new Option<int>("--test-images") { Description = "test images for the final comparison (0: all 10,000)", DefaultValueFactory = _ => 2000 };
+        var test = new Option<int>("--test-images") { Description = "test images for the final comparison (0: all 10,000)", DefaultValueFactory = _ => 0 };
         var sync = new Option<int>("--sync-frequency") { Description = "local batches between syncs", DefaultValueFactory = _ => 10 };
         var partition = new Option<string>("--partition") { Description = "how the data is split: iid, dirichlet:ALPHA (label skew), quantity:ALPHA", DefaultValueFactory = _ => "dirichlet:0.5" };
         var minPeers = new Option<int?>("--min-peers") { Description = "quorum at each sync (default: every node)" };
