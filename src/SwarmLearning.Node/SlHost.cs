@@ -26,11 +26,8 @@ public sealed partial class SlHost : IAsyncDisposable
     private readonly ECDsa _ledgerKey;
     private readonly ILogger _logger;
 
-    private readonly NodeSession _session;
-
-    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, NodeSession session, MlSessionEvents events, ILogger logger)
+    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, MlSessionEvents events, ILogger logger)
     {
-        _session = session;
         _channel = channel;
         _files = files;
         _ledger = ledger;
@@ -77,7 +74,7 @@ public sealed partial class SlHost : IAsyncDisposable
         var channel = await MlChannelHost.StartAsync(options.SocketPath, session, store, events, logs, cancellationToken);
         string id = options.Identity.Id.ToString(), sns = string.Join(", ", options.Sns.Select(s => s.Authority));
         LogReady(logger, id, context.Address, options.SocketPath, sns);
-        return new SlHost(channel, files, ledger, ledgerKey, session, events, logger);
+        return new SlHost(channel, files, ledger, ledgerKey, events, logger);
     }
 
     /// <summary>Runs the ML program to its end with the channel's endpoint in its environment; returns its exit code.</summary>
@@ -128,7 +125,6 @@ public sealed partial class SlHost : IAsyncDisposable
         await _channel.StopAsync();
         await _channel.DisposeAsync();
         await _files.DisposeAsync();
-        _session.Dispose();
         _ledger.Dispose();
         _ledgerKey.Dispose();
     }

@@ -28,7 +28,7 @@ public sealed class SwarmCallback : IDisposable
     /// <param name="model">The network whose state is shared.</param>
     /// <param name="parameters">syncFrequency, minPeers, trainingContract, useAdaptiveSync, checkinModelOnTrainEnd, nodeWeightage, sampleCount, mergeMethod, totalEpochs.</param>
     /// <param name="validate">Loss and metric on this node's validation data (adsValData), reported after each merge; needed for adaptive sync.</param>
-    /// <param name="channel">The channel to the node (default: the ML channel named by SWARM_ML_ENDPOINT).</param>
+    /// <param name="channel">The channel to the node (default: the ML channel named by SWARM_ML_ENDPOINT); disposed with the callback.</param>
     public SwarmCallback(torch.nn.Module model, SwarmParameters parameters, Func<Evaluation?>? validate = null, IMlChannel? channel = null)
         : this(new ModuleModel(model), parameters, validate, channel)
     {

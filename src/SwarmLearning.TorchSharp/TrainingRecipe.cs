@@ -51,11 +51,11 @@ public sealed record TrainingRecipe(
         {
             throw new SwarmException($"unknown learning-rate schedule '{Schedule}'; use one of: {ScheduleHelp}");
         }
-        if (!(LearningRate > 0) || Momentum is < 0 or >= 1)
+        if (!(LearningRate > 0 && double.IsFinite(LearningRate)) || !(Momentum >= 0 && Momentum < 1))
         {
             throw new SwarmException($"the learning rate must be positive and the momentum in [0, 1) (got {LearningRate} and {Momentum})");
         }
-        if (!(Proximal >= 0))
+        if (!(Proximal >= 0 && double.IsFinite(Proximal)))
         {
             throw new SwarmException($"the proximal term's mu must be 0 (off) or positive (got {Proximal}); FedProx uses 0.001 to 0.1");
         }
@@ -108,10 +108,13 @@ public sealed record TrainingRecipe(
         double Real(string name, double fallback) => take(name) is { } text
             ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) ? value : throw new SwarmException($"--{name} '{text}' is not a number")
             : fallback;
+        int Whole(string name, int fallback) => take(name) is { } text
+            ? int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) ? value : throw new SwarmException($"--{name} '{text}' is not a whole number")
+            : fallback;
         bool Flag(string name) => take(name) is { } text && (bool.TryParse(text, out bool on) ? on : throw new SwarmException($"--{name} takes no value or true/false (got '{text}')"));
         var recipe = new TrainingRecipe(
             take("optimizer") ?? defaults.Optimizer, Real("lr", defaults.LearningRate), take("lr-schedule") ?? defaults.Schedule, 0, Real("momentum", defaults.Momentum),
-            Flag("reset-optimizer"), Real("prox", 0), Flag("scaffold"), Flag("logit-adjust"), (int)Real("batch-size", defaults.BatchSize));
+            Flag("reset-optimizer"), Real("prox", 0), Flag("scaffold"), Flag("logit-adjust"), Whole("batch-size", defaults.BatchSize));
         recipe.Validate();
         return recipe;
     }

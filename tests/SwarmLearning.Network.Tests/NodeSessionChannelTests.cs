@@ -98,6 +98,17 @@ public sealed class NodeSessionChannelTests : IDisposable
         Assert.Contains("'w'", error.Message);
     }
 
+    [Theory]
+    [InlineData(MlChannels.InProcess)]
+    [InlineData(MlChannels.Grpc)]
+    public async Task A_validation_that_is_not_a_number_is_left_out_not_refused(string kind)
+    {
+        using var channel = await OpenAsync(kind, "a");
+        await channel.RegisterAsync(Parameters(), new Toward(1, 10).GetParameters(), default);
+        Assert.Equal(2, await channel.ReportAsync(0, new Evaluation(double.NaN, double.NaN), default)); // a diverged model, or no metric
+        Assert.Equal(2, await channel.ReportAsync(0, new Evaluation(0.5, double.PositiveInfinity), default));
+    }
+
     private static SwarmParameters Parameters() => new(SyncFrequency: 2, MinPeers: 2) { TrainingContract = Contract, TotalEpochs = 2 };
 
     private static async Task<MergedModel> RunAsync(IMlChannel channel, Toward program, SwarmParameters parameters)

@@ -13,6 +13,7 @@ internal sealed class UpDisplay(IAnsiConsole console, int epochs)
 {
     private readonly ConcurrentDictionary<string, NodeState> _nodes = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<string> _merges = new();
+    private readonly ConcurrentQueue<string> _problems = new(); // kept apart so merges do not push them out of view
     private volatile string? _leader;
 
     private bool Interactive => console.Profile.Capabilities.Interactive;
@@ -46,7 +47,11 @@ internal sealed class UpDisplay(IAnsiConsole console, int epochs)
 
     public void Problem(string node, string line)
     {
-        _merges.Enqueue($"{node}: {line}");
+        _problems.Enqueue($"{node}: {line}");
+        while (_problems.Count > 3)
+        {
+            _problems.TryDequeue(out _);
+        }
         Plain($"  [red]{Markup.Escape(node)}[/] {Markup.Escape(line)}");
     }
 
@@ -81,7 +86,8 @@ internal sealed class UpDisplay(IAnsiConsole console, int epochs)
                 new Markup($"[blue]{Markup.Escape(name)}[/]"), new Markup(bar), new Markup($"round {s.Round}"), new Markup($"val. acc. {Markup.Escape(s.Accuracy)}"),
                 new Markup(s.Done ? "[green]done[/]" : name == _leader ? "[yellow]◆ led the last merge[/]" : ""));
         }
-        var merges = new Rows(_merges.Select(m => new Markup(Markup.Escape(m), new Style(Color.Grey))));
+        var merges = new Rows(_merges.Select(m => new Markup(Markup.Escape(m), new Style(Color.Grey)))
+            .Concat(_problems.Select(p => new Markup(Markup.Escape(p), new Style(Color.Red)))));
         return new Rows(grid, new Panel(merges).Header("merges").Border(BoxBorder.Rounded));
     }
 

@@ -10,7 +10,7 @@ internal static partial class Log
     [LoggerMessage(2, LogLevel.Information, "{Node}: checked in model {Model} for round {Round}; waiting for the merge")]
     public static partial void CheckedIn(ILogger logger, string node, string model, long round);
 
-    [LoggerMessage(3, LogLevel.Information, "{Node}: holds merged model {Model} of round {Round}")]
+    [LoggerMessage(3, LogLevel.Information, "{Node}: loaded merged model {Model} of round {Round}")]
     public static partial void Adopted(ILogger logger, string node, string model, long round);
 
     [LoggerMessage(4, LogLevel.Information, "{Node}: leading the merge of round {Round} ({Count} contributions, {Method})")]

@@ -98,10 +98,12 @@ public sealed partial class SwarmNode(
         }
     }
 
-    /// <summary>Reports progress after a merge (PERFDATA); a refusal is logged, never fatal.</summary>
+    /// <summary>Reports progress after a merge (PERFDATA); a refusal is logged, never fatal. A value that is not a finite number is left out.</summary>
     public async Task ReportAsync(int epochsDone, Evaluation? evaluation, CancellationToken cancellationToken) =>
         await SubmitAsync(new ReportProgress(options.Contract, options.NodeId, _base?.Round ?? -1, epochsDone,
-            options.TotalEpochs, evaluation?.Loss, evaluation?.Metric), cancellationToken);
+            options.TotalEpochs, Finite(evaluation?.Loss), Finite(evaluation?.Metric)), cancellationToken);
+
+    private static double? Finite(double? value) => value is double v && double.IsFinite(v) ? v : null;
 
     /// <summary>Leaves the contract cleanly.</summary>
     public async Task LeaveAsync(CancellationToken cancellationToken) =>
@@ -149,7 +151,7 @@ public sealed partial class SwarmNode(
                 throw new SwarmException($"node '{options.NodeId}' could not check in: {outcome.Reason}");
             }
             Log.CheckedIn(_logger, options.NodeId, model.Short, round);
-            // A merged model lost with its leader is merged again (AdoptAsync returns null): wait for the new one.
+            // A merged model lost with its leader is merged again (AdoptAsync returns false): wait for the new one.
             for (var merged = await WaitForMergeAsync(round, cancellationToken); merged is not null; merged = await WaitForMergeAsync(round, cancellationToken))
             {
                 if (await AdoptAsync(merged, cancellationToken))

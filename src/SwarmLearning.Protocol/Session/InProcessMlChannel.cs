@@ -28,6 +28,8 @@ public sealed class InProcessMlChannel(NodeSession node) : IMlChannel
     public Task<int> ReportAsync(int epochsDone, Evaluation? evaluation, CancellationToken cancellationToken) =>
         node.ReportAsync(epochsDone, evaluation, cancellationToken);
 
-    /// <inheritdoc />
-    public void Dispose() => node.Dispose();
+    /// <summary>Nothing to close: the node session belongs to the node, and outlives its program.</summary>
+    public void Dispose()
+    {
+    }
 }

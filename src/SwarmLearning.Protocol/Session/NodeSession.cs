@@ -20,7 +20,8 @@ public sealed record SessionSync(ContentHash Model, long Round, bool TrainingOve
 /// and reports progress. The SL node serves it over the ML channel (gRPC on a Unix socket); `swarm simulate` and the
 /// tests call it in process (<see cref="InProcessMlChannel"/>). One program per node: calls are served one at a time.
 /// </summary>
-public sealed partial class NodeSession(NodeSessionContext context) : IDisposable
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The gate is a SemaphoreSlim with no wait handle; a call cut off at shutdown must still release it.")]
+public sealed partial class NodeSession(NodeSessionContext context)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly ILogger _logger = context.Logs.CreateLogger<NodeSession>();
@@ -94,17 +95,16 @@ public sealed partial class NodeSession(NodeSessionContext context) : IDisposabl
         return new SessionSync(outcome.Model, outcome.Round, outcome.TrainingOver, _interval!.Current);
     }, cancellationToken);
 
-    /// <summary>Records validation results after a merge (PERFDATA; adaptive sync); returns the batches until the next sync.</summary>
+    /// <summary>
+    /// Records validation results after a merge (PERFDATA; adaptive sync); returns the batches until the next sync. A loss
+    /// or metric that is not a finite number (NaN: none computed) is left out of PERFDATA, never refused.
+    /// </summary>
     public Task<int> ReportAsync(int epochsDone, Evaluation? evaluation, CancellationToken cancellationToken) => Serve(async () =>
     {
         var node = Registered();
         if (evaluation is not null)
         {
-            if (double.IsNaN(evaluation.Loss) || double.IsNaN(evaluation.Metric))
-            {
-                throw new InvalidMlRequestException("validation loss and metric must be numbers (got NaN): check the validation data");
-            }
-            _interval!.Observe(evaluation.Loss);
+            _interval!.Observe(evaluation.Loss); // a loss that is not a finite number (a diverged model, no validation data) changes nothing
         }
         await node.ReportAsync(epochsDone, evaluation, cancellationToken);
         return _interval!.Current;
@@ -125,9 +125,6 @@ public sealed partial class NodeSession(NodeSessionContext context) : IDisposabl
             _gate.Release();
         }
     }
-
-    /// <inheritdoc />
-    public void Dispose() => _gate.Dispose();
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Node}: the ML program registered for contract '{Contract}' (minPeers {MinPeers}, syncFrequency {SyncFrequency}, merge {Merge}, weight {Weight}, {Tensors} tensors)")]
     private static partial void LogRegistered(ILogger logger, string node, string contract, int minPeers, int syncFrequency, string merge, long weight, int tensors);

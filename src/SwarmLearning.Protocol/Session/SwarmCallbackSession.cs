@@ -21,7 +21,7 @@ public sealed class SwarmCallbackSession : IDisposable
     /// <summary>Pairs <paramref name="model"/> with its node through <paramref name="channel"/>.</summary>
     /// <param name="parameters">The swarm parameters; a sample count of 0 is taken from <paramref name="model"/> when it is an <see cref="IMlSession"/> that knows its own.</param>
     /// <param name="model">The model whose whole state is shared.</param>
-    /// <param name="channel">The node (owned: disposed with this session).</param>
+    /// <param name="channel">The node; owned: disposed with this session.</param>
     /// <param name="validate">Loss and metric on the node's validation data, reported after each merge; needed for adaptive sync.</param>
     public SwarmCallbackSession(SwarmParameters parameters, ISwarmModel model, IMlChannel channel, Func<Evaluation?>? validate = null)
     {
@@ -82,13 +82,17 @@ public sealed class SwarmCallbackSession : IDisposable
     /// <summary>on_epoch_end.</summary>
     public void OnEpochEnd() => EpochsDone++;
 
-    /// <summary>on_train_end: the final merge; returns when every node has finished, with the final swarm model loaded.</summary>
+    /// <summary>
+    /// on_train_end: the final merge; returns when every node has finished, with the final swarm model loaded. When a
+    /// sync already ended the training (and reported), there is nothing left to do.
+    /// </summary>
     public async Task OnTrainEndAsync(CancellationToken cancellationToken = default)
     {
-        if (!TrainingOver)
+        if (TrainingOver)
         {
-            await SyncAsync(SyncKind.Final, _model.GetParameters(), trainedSinceSync: _sinceSync > 0, cancellationToken);
+            return;
         }
+        await SyncAsync(SyncKind.Final, _model.GetParameters(), trainedSinceSync: _sinceSync > 0, cancellationToken);
         await ReportAsync(cancellationToken);
     }
 

@@ -19,13 +19,19 @@ public static class SwarmProgram
         await swarm.OnTrainBeginAsync(cancellationToken);
         for (int epoch = 0; epoch < epochs && !swarm.TrainingOver; epoch++)
         {
-            for (int batch = 0; batch < session.BatchesPerEpoch && !swarm.TrainingOver; batch++)
+            int batch = 0;
+            while (batch < session.BatchesPerEpoch && !swarm.TrainingOver)
             {
                 await session.TrainBatchAsync(cancellationToken);
+                batch++;
                 if (await swarm.OnBatchEndAsync(cancellationToken))
                 {
                     progress?.Invoke(Progress(swarm, epochs, done: false));
                 }
+            }
+            if (batch < session.BatchesPerEpoch)
+            {
+                break; // the swarm's training ended during this epoch: it does not count as done
             }
             swarm.OnEpochEnd();
             progress?.Invoke(Progress(swarm, epochs, done: false));
