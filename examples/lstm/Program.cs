@@ -21,7 +21,8 @@ int node = Arg("node", 0), nodes = Arg("nodes", 1), epochs = Arg("epochs", 6), b
 manual_seed(node + 1);
 var random = new Random(node + 1);
 var model = new WaveformLstm();
-var optimizer = optim.Adam(model.parameters(), 3e-3);
+var recipe = new TrainingRecipe("adam", 3e-3, "constant", BatchSize: 32); // the recipe type simulate and the Fashion-MNIST example use, with this task's values
+var optimizer = recipe.Create(model.parameters());
 var (testX, testY) = Waveforms.Batch(new Random(99), 512, skewTowards: null);
 
 (double Loss, double Accuracy) Evaluate()
@@ -43,7 +44,7 @@ for (int epoch = 0; epoch < epochs && !swarm.TrainingOver; epoch++)
     for (int b = 0; b < batches && !swarm.TrainingOver; b++)
     {
         using var scope = NewDisposeScope();
-        var (x, y) = Waveforms.Batch(random, 32, skewTowards: mine, skew: Arg("skew-percent", 75) / 100.0);
+        var (x, y) = Waveforms.Batch(random, recipe.BatchSize, skewTowards: mine, skew: Arg("skew-percent", 75) / 100.0);
         optimizer.zero_grad();
         nn.functional.cross_entropy(model.call(x), y).backward();
         optimizer.step();
