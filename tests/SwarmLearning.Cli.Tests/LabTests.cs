@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using SwarmLearning.Testing;
+
+namespace SwarmLearning.Cli.Tests;
+
+/// <summary>
+/// deploy/lab/lab.sh: hosts as network namespaces on a bridge, private addresses only inside them, capped links, a
+/// link cut and restored, and nothing left after `down` or after a failing `run`. Needs root (CI runs as root).
+/// </summary>
+public sealed class LabTests : IDisposable
+{
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..4]; // interface names stay under 15 characters
+
+    private static bool CanRun => Environment.UserName == "root" && (File.Exists("/usr/sbin/ip") || File.Exists("/sbin/ip"));
+
+    [Fact]
+    public void Hosts_reach_each_other_only_through_the_bridge_with_capped_links_and_leave_nothing_behind()
+    {
+        if (!CanRun)
+        {
+            return; // namespaces need root: CI runs this as root
+        }
+        var (code, output) = Lab("up", "3", "--rate", "20mbit");
+        Assert.True(code == 0, output);
+        Assert.Contains("h3 10.77.0.13 (link capped at 20mbit)", output);
+
+        var status = Lab("status").Output;
+        Assert.Equal(3, status.Split('\n').Count(l => l.Contains("link up rate 20Mbit", StringComparison.Ordinal)));
+
+        Assert.Equal("connected", Connect("h1", "10.77.0.13"));
+        Assert.Contains("unreachable", Connect("h1", "8.8.8.8"), StringComparison.OrdinalIgnoreCase); // no route out of the lab
+
+        Assert.Equal(0, Lab("link", "h3", "down").ExitCode);
+        Assert.NotEqual("connected", Connect("h1", "10.77.0.13"));
+        Assert.Equal(0, Lab("link", "h3", "up").ExitCode);
+        Assert.Equal("connected", Connect("h1", "10.77.0.13"));
+
+        Assert.Equal(0, Lab("down").ExitCode);
+        Assert.Contains($"no lab with prefix '{_prefix}'", Lab("status").Output);
+        Assert.DoesNotContain(_prefix, Run("ip", "-o", "link", "show").Output);
+    }
+
+    [Fact]
+    public void A_failing_command_under_run_still_tears_the_lab_down()
+    {
+        if (!CanRun)
+        {
+            return;
+        }
+        var (code, output) = Lab("run", "2", "--", "bash", "-c", "echo \"$LAB_HOSTS\"; exit 7");
+        Assert.Equal(7, code);
+        Assert.Contains("h1=10.77.0.11 h2=10.77.0.12", output);
+        Assert.Contains($"no lab with prefix '{_prefix}'", Lab("status").Output);
+    }
+
+    /// <summary>A TCP connection from a host to port 22 (nothing listens: a refusal still proves the path), with a 2 s timeout.</summary>
+    private string Connect(string host, string address)
+    {
+        var (_, output) = Lab("exec", host, "/usr/bin/python3", "-c",
+            "import socket, sys\ntry:\n socket.create_connection((sys.argv[1], 22), timeout=2); print('connected')\n" +
+            "except ConnectionRefusedError: print('connected')\nexcept OSError as e: print(e)", address);
+        return output.Trim();
+    }
+
+    private (int ExitCode, string Output) Lab(params string[] arguments) =>
+        Run(Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "lab", "lab.sh"), arguments);
+
+    private (int ExitCode, string Output) Run(string file, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        info.Environment["LAB_PREFIX"] = _prefix;
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        string output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + error.Result);
+    }
+
+    public void Dispose() => Lab("down");
+}
