@@ -53,6 +53,32 @@ public sealed class LabTests : IDisposable
         Assert.Contains($"no lab with prefix '{_prefix}'", Lab("status").Output);
     }
 
+    [Fact]
+    public void Three_hosts_on_default_ports_train_to_one_swarm_model()
+    {
+        if (!CanRun)
+        {
+            return;
+        }
+        string work = Directory.CreateTempSubdirectory("lab-three-").FullName;
+        try
+        {
+            string toy = Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll");
+            var (code, output) = Lab("run", "3", "--", "env", $"SWARM=dotnet {SwarmProcess.SwarmDll}", $"WORK={work}",
+                $"ML_CMD=dotnet {toy} --epochs 3 --batches 10 --sync 5 --min-peers 2 --contract lab",
+                Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "lab", "three-hosts.sh"));
+            Assert.True(code == 0, output);
+            var finals = output.Split('\n').Where(l => l.Contains(" final swarm model ", StringComparison.Ordinal)).Select(l => l.Split(' ')[^1]).ToList();
+            Assert.Equal(2, finals.Count);
+            Assert.Single(finals.Distinct());
+            Assert.Contains($"no lab with prefix '{_prefix}'", Lab("status").Output);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
     /// <summary>A TCP connection from a host to port 22 (nothing listens: a refusal still proves the path), with a 2 s timeout.</summary>
     private string Connect(string host, string address)
     {
