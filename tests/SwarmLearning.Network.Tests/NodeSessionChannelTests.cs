@@ -90,8 +90,7 @@ public sealed class NodeSessionChannelTests : IDisposable
     [InlineData(MlChannels.Grpc)]
     public async Task A_model_whose_layout_changed_after_registering_is_refused_naming_the_tensor(string kind)
     {
-        using var channel = await OpenAsync(kind, "a");
-        await channel.RegisterAsync(Parameters(), new Toward(1, 10).GetParameters(), default);
+        using var channel = await RegisteredAsync(kind);
         var other = new ModelState([Tensor.FromFloats("w", [4], new float[4])]);
         var error = await Assert.ThrowsAnyAsync<SwarmException>(() => channel.SyncAsync(SyncKind.Initial, other, 0, false, default));
         Assert.Contains("differs from the one registered", error.Message);
@@ -103,8 +102,7 @@ public sealed class NodeSessionChannelTests : IDisposable
     [InlineData(MlChannels.Grpc)]
     public async Task A_validation_that_is_not_a_number_is_left_out_not_refused(string kind)
     {
-        using var channel = await OpenAsync(kind, "a");
-        await channel.RegisterAsync(Parameters(), new Toward(1, 10).GetParameters(), default);
+        using var channel = await RegisteredAsync(kind);
         Assert.Equal(2, await channel.ReportAsync(0, new Evaluation(double.NaN, double.NaN), default)); // a diverged model, or no metric
         Assert.Equal(2, await channel.ReportAsync(0, new Evaluation(0.5, double.PositiveInfinity), default));
     }
@@ -115,6 +113,13 @@ public sealed class NodeSessionChannelTests : IDisposable
     {
         using var callback = new SwarmCallbackSession(parameters, program, channel, program.Evaluate);
         return await Task.Run(() => SwarmProgram.RunAsync(program, callback, 2, null, CancellationToken.None));
+    }
+
+    private async Task<IMlChannel> RegisteredAsync(string kind)
+    {
+        var channel = await OpenAsync(kind, "a");
+        await channel.RegisterAsync(Parameters(), new Toward(1, 10).GetParameters(), default);
+        return channel;
     }
 
     private async Task<IMlChannel> OpenAsync(string kind, string node)

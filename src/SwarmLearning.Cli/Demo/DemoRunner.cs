@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
-using SwarmLearning.Core.Files;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.InMemory;
 using SwarmLearning.Protocol.Session;
