@@ -15,12 +15,22 @@ root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.RunServer());
 root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.License());
 root.Subcommands.Add(SwarmLearning.Cli.Up.UpCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Swci.SwciCommands.Create());
+root.Subcommands.Add(SwarmLearning.Cli.Kits.KitCommand.Create());
 foreach (var command in SwarmLearning.Cli.Operations.OperationsCommands.Create())
 {
     root.Subcommands.Add(command);
 }
 // Ctrl-C and SIGTERM cancel the command, which then stops what it started (swarm up stops every component; a node
 // returns its licence seat): give it up to a minute before the process is ended regardless.
+try
+{
+    args = SwarmLearning.Cli.ConfigFile.Apply(root, args); // --config FILE: its settings become flags (the command line wins)
+}
+catch (SwarmException e)
+{
+    Console.Error.WriteLine("error: " + e.Message);
+    return 2;
+}
 return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(60) });
 
 static Command DemoCommand()

@@ -27,7 +27,7 @@ internal static class IdentityCommands
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-spire-server", "run the identity server: a CA for one SPIFFE trust domain issuing X509-SVIDs to nodes that present a join token, renewing them over mTLS")
         {
-            dataDir, trustDomain, host, port, ttl, maxTokenTtl, foreground,
+            dataDir, trustDomain, host, port, ttl, maxTokenTtl, foreground, ConfigFile.Option(),
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
             ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("spire-server", "identity server ready", cancellationToken))

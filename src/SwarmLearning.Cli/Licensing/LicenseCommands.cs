@@ -29,7 +29,7 @@ internal static class LicenseCommands
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-apls", "run the licence server: installed licences, and a seat for every SN and SL")
         {
-            dataDir, host, port, issuers, lease, identityServer, joinToken, joinTokenFile, cert, key, capath, foreground,
+            dataDir, host, port, issuers, lease, identityServer, joinToken, joinTokenFile, cert, key, capath, foreground, ConfigFile.Option(),
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
             ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("apls", "licence server listening", cancellationToken))

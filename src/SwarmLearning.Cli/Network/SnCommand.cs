@@ -33,7 +33,7 @@ internal static class SnCommand
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-sn", "run a Swarm Network node: a member of the Raft-ordered ledger and the REST API SL nodes use")
         {
-            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, foreground,
+            name, dataDir, host, ledgerPort, apiPort, filePort, sentinel, sentinelIp, sentinelApiPort, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, foreground, ConfigFile.Option(),
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
             ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("sn-" + parse.GetValue(name), "SN ready", cancellationToken))

@@ -41,10 +41,10 @@ internal static class SlCommand
         var command = new Command("run-sl", "run a Swarm Learning node: it starts the ML program, shares its parameters with the other nodes and merges")
         {
             name, dataDir, host, filePort, compress, snIp, snApiPort, moreSns, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead, foreground,
-            waitWindow, leaderTimeout, stragglerTimeout,
+            waitWindow, leaderTimeout, stragglerTimeout, ConfigFile.Option(),
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
-            ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("sl-" + parse.GetValue(name), "SL ready", cancellationToken))
+            ? CommandRun.Guarded(() => Operations.Background.LaunchAsync("sl-" + parse.GetValue(name), "SL ready|waiting for an SN", cancellationToken))
             : CommandRun.Guarded(async () =>
         {
             string nodeName = parse.GetValue(name)!;

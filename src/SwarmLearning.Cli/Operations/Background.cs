@@ -23,11 +23,9 @@ internal static class Background
         var given = Environment.GetCommandLineArgs().Skip(1).ToList();
         string? token = JoinTokenInput.Extract(given); // to the child in its environment, never on its command line
         string[] arguments = [.. given, "--foreground"];
-        var command = new List<string> { Environment.ProcessPath! };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            command.Add(typeof(Background).Assembly.Location);
-        }
+        var (file, prefix) = SwarmExecutable.Command();
+        var command = new List<string> { file };
+        command.AddRange(prefix);
         command.AddRange(arguments);
         var shell = new ProcessStartInfo("/bin/sh") { RedirectStandardOutput = true, UseShellExecute = false };
         if (token is not null)
@@ -48,9 +46,10 @@ internal static class Background
         {
             await Task.Delay(250, cancellationToken);
             string written = ReadFrom(log, from);
-            if (ready.IsMatch(written))
+            if (ready.Match(written) is { Success: true } match)
             {
-                Console.WriteLine($"started {name} (pid {pid}); log: {log}; `swarm ps`, `swarm logs {name}`, `swarm stop {name}`");
+                string state = match.Value.StartsWith("waiting", StringComparison.Ordinal) ? $" and {match.Value}" : "";
+                Console.WriteLine($"started {name} (pid {pid}){state}; log: {log}; `swarm ps`, `swarm logs {name}`, `swarm stop {name}`");
                 return 0;
             }
             if (!record.Alive)

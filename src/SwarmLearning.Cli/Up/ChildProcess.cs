@@ -29,12 +29,9 @@ internal sealed class ChildProcess : IAsyncDisposable
     /// <summary>Starts `swarm <paramref name="arguments"/>` (this very executable) as <paramref name="name"/>.</summary>
     public static ChildProcess Start(string name, string logPath, Action<ChildProcess, string>? onLine, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet")
-        {
-            info.ArgumentList.Add(typeof(ChildProcess).Assembly.Location);
-        }
-        foreach (string argument in arguments)
+        var (file, prefix) = SwarmExecutable.Command();
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in prefix.Concat(arguments))
         {
             info.ArgumentList.Add(argument);
         }

@@ -38,9 +38,8 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        string repository = RepositoryRoot();
         Prerequisites.EnsureDataset(console);
-        string example = await BuildExampleAsync(repository, cancellationToken);
+        string example = SwarmExecutable.Beside("fashion-mnist") is { } published ? $"'{published}'" : $"dotnet '{await BuildExampleAsync(RepositoryRoot(), cancellationToken)}'";
         if (Directory.Exists(options.Home))
         {
             Directory.Delete(options.Home, recursive: true); // a fresh swarm each time: new CA, new chain
@@ -132,7 +131,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         {
             string name = $"node{i + 1}", sn = $"sn{i % 3 + 1}";
             // The same training as `swarm simulate` (NodeTraining, TrainingRecipe): one libtorch thread per node, as there.
-            string program = $"dotnet {example} --shard {i} --shards {options.Nodes} --partition {options.Partition} --seed {options.Seed} --limit {options.ImagesPerNode} " +
+            string program = $"{example} --shard {i} --shards {options.Nodes} --partition {options.Partition} --seed {options.Seed} --limit {options.ImagesPerNode} " +
                 $"--epochs {options.Epochs} --sync-frequency {options.SyncFrequency} --min-peers {options.MinPeers} --merge {options.Merge} --validation {ValidationImages} " +
                 $"--test {options.TestImages} --contract {Contract} --threads 1 {string.Join(' ', options.Recipe.ToArguments())}";
             var node = StartComponent(name, await TokenAsync(id, "sl/" + name, cancellationToken), "run-sl", "--name", name, "--data-dir", Path.Combine(options.Home, name), "--sl-fs-port", "0", "--sn-api-port", $"{_ports[sn]}",
@@ -297,7 +296,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
                 return directory.FullName;
             }
         }
-        throw new SwarmException("swarm up runs from a clone of the repository (it builds and runs examples/fashion-mnist): use ./swarm up there");
+        throw new SwarmException("swarm up runs from a clone of the repository (it builds examples/fashion-mnist) or from a release, where fashion-mnist sits beside swarm: use ./swarm up in a clone, or bin/swarm up in an unpacked release");
     }
 
     private static int FreePort()
