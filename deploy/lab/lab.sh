@@ -6,6 +6,7 @@
 #   lab.sh up N [--rate 100mbit]     create hosts h1..hN (10.77.0.11 ..), print their addresses
 #   lab.sh exec HOST CMD...          run CMD on a host (ip netns exec)
 #   lab.sh link HOST down|up         cut a host's link or restore it (the host keeps its processes)
+#   lab.sh crash HOST                the host goes down: kill -9 of every process on it, and its link cut
 #   lab.sh run N [--rate R] -- CMD   up, run CMD (LAB_HOSTS="h1=10.77.0.11 ..." in its environment), always down
 #   lab.sh status                    what exists now
 #   lab.sh down                      remove every namespace, link and the bridge this lab made (safe to repeat)
@@ -92,6 +93,14 @@ link() {
     ip -n "$(host_ns "$host")" link set eth0 "$state"
 }
 
+crash() {
+    need_root
+    local ns; ns=$(host_ns "$1")
+    ip netns list | grep -qE "^$ns( |$)" || die "no host '$1' (lab.sh status)"
+    ip netns pids "$ns" | xargs -r kill -9 2>/dev/null || true
+    ip -n "$ns" link set eth0 down
+}
+
 run() {
     local count=$1; shift
     local options=()
@@ -109,6 +118,7 @@ case "${1:-}" in
     status) status ;;
     exec) shift; [ $# -ge 2 ] || die "exec HOST COMMAND..."; host=$1; shift; need_root; exec ip netns exec "$(host_ns "$host")" "$@" ;;
     link) shift; [ $# -eq 2 ] || die "link HOST up|down"; link "$@" ;;
+    crash) shift; [ $# -eq 1 ] || die "crash HOST"; crash "$1" ;;
     run) shift; [ $# -ge 3 ] || die "run N [--rate R] -- COMMAND"; run "$@" ;;
-    *) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

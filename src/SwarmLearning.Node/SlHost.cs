@@ -36,6 +36,9 @@ public sealed partial class SlHost : IAsyncDisposable
         _logger = logger;
     }
 
+    /// <summary>How long the node keeps trying while none of its SNs answers, at start and during training.</summary>
+    public static readonly TimeSpan SnPatience = TimeSpan.FromMinutes(10);
+
     /// <summary>The file server's port.</summary>
     public int FilePort => _files.Port;
 
@@ -49,8 +52,9 @@ public sealed partial class SlHost : IAsyncDisposable
         OwnerOnlyFile.CreateDirectory(options.DataDirectory);
         OwnerOnlyFile.CreateDirectory(options.WorkDirectory);
         var ledgerKey = LedgerKeyFile.OpenOrCreate(options.DataDirectory);
-        var ledger = new SnLedgerClient(options.Sns, options.Identity, ledgerKey, options.ChainId);
-        await RegisterKeyAsync(ledger, options, logger, cancellationToken);
+        // Sites start in any order and site links fail: a node waits for its SNs, saying so, rather than give up.
+        var ledger = new SnLedgerClient(options.Sns, options.Identity, ledgerKey, options.ChainId, logs.CreateLogger<SnLedgerClient>()) { Patience = SnPatience };
+        await ledger.RegisterKeyAsync(cancellationToken);
 
         var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
         var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, cancellationToken);
@@ -103,31 +107,6 @@ public sealed partial class SlHost : IAsyncDisposable
     /// <summary>Waits until the host is stopped (Ctrl-C, SIGTERM): for a program started by other means.</summary>
     public Task WaitForShutdownAsync(CancellationToken cancellationToken) => _channel.WaitForShutdownAsync(cancellationToken);
 
-    /// <summary>
-    /// Puts the node's ledger key on the chain. Sites may start in any order (docs/deploy.md), so a node whose SNs do
-    /// not answer yet waits for them, saying so, for up to <see cref="SnWaitLimit"/>.
-    /// </summary>
-    private static async Task RegisterKeyAsync(SnLedgerClient ledger, SlOptions options, ILogger logger, CancellationToken cancellationToken)
-    {
-        var until = DateTime.UtcNow + SnWaitLimit;
-        while (true)
-        {
-            try
-            {
-                await ledger.RegisterKeyAsync(cancellationToken);
-                return;
-            }
-            catch (SwarmException e) when (DateTime.UtcNow < until && e.Message.StartsWith("no SN answered", StringComparison.Ordinal))
-            {
-                LogSnWait(logger, string.Join(", ", options.Sns), e.Message);
-                await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
-            }
-        }
-    }
-
-    /// <summary>How long a starting node waits for its SNs to answer.</summary>
-    public static readonly TimeSpan SnWaitLimit = TimeSpan.FromMinutes(10);
-
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
@@ -144,8 +123,6 @@ public sealed partial class SlHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Warning, Message = "fault injection ({Variable}): every fetch waits {Delay} first")]
     private static partial void LogFault(ILogger logger, string variable, TimeSpan delay);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "waiting for an SN ({Sns}) to answer, retrying every 3 s: {Reason}")]
-    private static partial void LogSnWait(ILogger logger, string sns, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "the ML program finished; final swarm model {Hash}")]
     private static partial void LogProgramDone(ILogger logger, string hash);

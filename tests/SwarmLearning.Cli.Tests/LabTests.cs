@@ -7,7 +7,7 @@ namespace SwarmLearning.Cli.Tests;
 /// deploy/lab/lab.sh: hosts as network namespaces on a bridge, private addresses only inside them, capped links, a
 /// link cut and restored, and nothing left after `down` or after a failing `run`. Needs root (CI runs as root).
 /// </summary>
-public sealed class LabTests : IDisposable
+public sealed class LabTests(ReleaseBuild release) : IClassFixture<ReleaseBuild>, IDisposable
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..4]; // interface names stay under 15 characters
 
@@ -76,6 +76,63 @@ public sealed class LabTests : IDisposable
         finally
         {
             Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Five_hosts_from_site_kits_ride_out_a_cut_link_and_a_crashed_sn_host_and_end_on_one_model()
+    {
+        if (!CanRun)
+        {
+            return;
+        }
+        string work = Directory.CreateTempSubdirectory("lab-five-").FullName;
+        try
+        {
+            string toy = Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll");
+            string python = Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-pytorch", "train.py");
+            const string Training = "--epochs 6 --batches 20 --sync 5 --min-peers 3 --contract lab5 --delay-ms 300";
+            var (code, output) = Lab("run", "5", "--", "env", $"SWARM={release.Swarm}", $"WORK={work}",
+                $"ML_CS=dotnet {toy} {Training}", $"ML_PY=/usr/bin/python3 {python} {Training}",
+                Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "lab", "five-hosts.sh"));
+            Assert.True(code == 0, output);
+            Assert.Contains("cutting h5's link", output);
+            Assert.Contains("the ledger went on without sn3", output);
+            var finals = output.Split('\n').Where(l => l.Contains(" final swarm model ", StringComparison.Ordinal)).Select(l => l.Split(' ')[^1]).ToList();
+            Assert.Equal(5, finals.Count);
+            Assert.Single(finals.Distinct());
+            Assert.Matches(@"(?m)^ok: \d+ blocks", output); // swarm ledger verify of sn1's chain
+            Assert.Contains($"no lab with prefix '{_prefix}'", Lab("status").Output);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void The_release_runs_a_whole_swarm_on_a_machine_without_dotnet()
+    {
+        if (!CanRun)
+        {
+            return;
+        }
+        string home = Directory.CreateTempSubdirectory("release-up-").FullName;
+        try
+        {
+            // A private mount namespace where the .NET installation is an empty folder: nothing of it can be found.
+            string dotnetRoot = Path.GetDirectoryName(new FileInfo("/usr/bin/dotnet").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/share/dotnet/dotnet")!;
+            string script = $"mount -t tmpfs none '{dotnetRoot}' && ! command -v dotnet && ! test -e '{dotnetRoot}/shared' && echo 'no dotnet here' && " +
+                $"SWARM_HOME='{home}' '{release.Swarm}' up --nodes 2 --epochs 1 --images-per-node 300 --test-images 500";
+            var (code, output) = ReleaseBuild.Run(TimeSpan.FromMinutes(10), "unshare", "--mount", "--propagation", "private", "sh", "-c", script);
+            Assert.True(code == 0, output);
+            Assert.Contains("no dotnet here", output);
+            Assert.Contains("the same on every node: True", output);
+            Assert.Contains("swarm ledger verify: ok", output);
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
         }
     }
 

@@ -271,6 +271,24 @@ public sealed class SwarmScenarioTests
     }
 
     [Fact]
+    public void A_node_that_joins_after_the_end_while_every_holder_of_the_final_model_is_gone_fails_with_a_clear_error()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 2, SyncFrequency: 2));
+        swarm.Start("a", epochs: 2);
+        swarm.Start("b", epochs: 2);
+        swarm.RunUntil(() => swarm.AllDone("a", "b"), Hour);
+        swarm.Network.SetReachable("a", false); // their programs finished and their nodes stopped
+        swarm.Network.SetReachable("b", false);
+
+        swarm.Start("late", epochs: 2);
+        var failure = Assert.Throws<InvalidOperationException>(() => swarm.RunUntil(() => false, Hour));
+
+        var error = Assert.IsType<SwarmLearning.Core.SwarmException>(failure.InnerException);
+        Assert.Contains($"training in contract '{SwarmHarness.ContractName}' is over", error.Message, StringComparison.Ordinal);
+        Assert.Contains("without --ml-cmd", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_node_that_opts_out_of_leadership_never_leads()
     {
         var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 3, SyncFrequency: 1));

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using Microsoft.Extensions.Logging;
 using SwarmLearning.Identity.Tls;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Protocol.Contract;
@@ -11,9 +12,11 @@ namespace SwarmLearning.Network.Client;
 /// <summary>
 /// The ledger as an SL node sees it over the network: the <see cref="ILedger"/> port on the SN REST API. Transactions
 /// are signed with the node's ledger key; waits are long-polls; when an SN is down or electing, the next SN in the list
-/// is tried, so a node rides out the loss of any SN while a majority is up.
+/// is tried, so a node rides out the loss of any SN while a majority is up. When no SN answers (its own link is cut,
+/// every SN is restarting) it keeps trying for <see cref="Patience"/>: a node on a flaky site link waits for it to
+/// come back instead of failing its ML program (docs/deploy.md).
 /// </summary>
-public sealed class SnLedgerClient : ILedger, IDisposable
+public sealed partial class SnLedgerClient : ILedger, IDisposable
 {
     private readonly HttpClient _http;
     private readonly IReadOnlyList<Uri> _sns;
@@ -21,12 +24,15 @@ public sealed class SnLedgerClient : ILedger, IDisposable
     private readonly string _sender;
     private readonly string _chainId;
     private readonly Lock _nonceGate = new();
+    private readonly ILogger? _logger;
     private long _lastNonce;
     private int _current;
+    private bool _unanswered;
 
     /// <summary>Creates a client for the SNs at <paramref name="sns"/> (API URLs), acting as <paramref name="identity"/>.</summary>
-    public SnLedgerClient(IReadOnlyList<Uri> sns, ISvidSource identity, ECDsa ledgerKey, string chainId)
+    public SnLedgerClient(IReadOnlyList<Uri> sns, ISvidSource identity, ECDsa ledgerKey, string chainId, ILogger? logger = null)
     {
+        _logger = logger;
         if (sns.Count == 0)
         {
             throw new Core.SwarmException("no SN given: pass at least one SN API address (--sn-ip/--sn-api-port)");
@@ -37,6 +43,9 @@ public sealed class SnLedgerClient : ILedger, IDisposable
         _chainId = chainId;
         _http = new HttpClient(MutualTls.Handler(identity, PeerPolicy.Under(identity, Identity.Spiffe.SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(60) };
     }
+
+    /// <summary>How long a request keeps trying while no SN answers (default 30 s, for operator commands; SL nodes wait longer).</summary>
+    public TimeSpan Patience { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Puts this node's ledger key on the chain (through an SN, which checks the node's SVID).</summary>
     public async Task RegisterKeyAsync(CancellationToken cancellationToken)
@@ -96,7 +105,8 @@ public sealed class SnLedgerClient : ILedger, IDisposable
     private async Task<HttpResponseMessage> SendAsync(Func<Uri, Task<HttpResponseMessage>> send, CancellationToken cancellationToken, bool notFoundIsAnswer = false)
     {
         var errors = new List<string>();
-        for (int attempt = 0; attempt < 3 * _sns.Count + 10; attempt++)
+        var until = DateTime.UtcNow + Patience;
+        for (int attempt = 0; ; attempt++)
         {
             var sn = _sns[_current % _sns.Count];
             try
@@ -104,6 +114,14 @@ public sealed class SnLedgerClient : ILedger, IDisposable
                 var response = await send(sn);
                 if (response.IsSuccessStatusCode || (notFoundIsAnswer && response.StatusCode == HttpStatusCode.NotFound))
                 {
+                    if (_unanswered)
+                    {
+                        _unanswered = false;
+                        if (_logger is not null)
+                        {
+                            LogAnswersAgain(_logger, sn.Authority);
+                        }
+                    }
                     return response;
                 }
                 string body = await response.Content.ReadAsStringAsync(cancellationToken);
@@ -114,16 +132,35 @@ public sealed class SnLedgerClient : ILedger, IDisposable
                     throw new Core.SwarmException($"the SN at {sn.Authority} refused: {body}");
                 }
             }
-            catch (HttpRequestException e)
+            catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                errors.Add($"{sn.Authority}: {e.Message}");
-                Interlocked.Increment(ref _current); // this SN is down: try the next one
+                // Refused, unreachable, or silent past the client's timeout (a cut link leaves requests hanging): this SN
+                // is down for us, try the next one.
+                errors.Add($"{sn.Authority}: {(e is TaskCanceledException ? "no answer within " + _http.Timeout.TotalSeconds + " s" : e.Message)}");
+                Interlocked.Increment(ref _current);
+            }
+            if (DateTime.UtcNow >= until)
+            {
+                throw new Core.SwarmException($"no SN answered within {Patience.TotalSeconds:0} s ({string.Join("; ", errors.TakeLast(3))}): are the SNs running and reachable?");
+            }
+            if (attempt == 2 * _sns.Count && !_unanswered)
+            {
+                _unanswered = true;
+                if (_logger is not null)
+                {
+                    LogWaiting(_logger, string.Join(", ", _sns.Select(u => u.Authority)), string.Join("; ", errors.TakeLast(_sns.Count)), Patience.TotalSeconds);
+                }
             }
             await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(2000, 200 * (attempt + 1))), cancellationToken);
         }
-        throw new Core.SwarmException($"no SN answered ({string.Join("; ", errors.TakeLast(3))}): are the SNs running and reachable?");
     }
 
     /// <inheritdoc />
     public void Dispose() => _http.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "waiting for an SN: none of {Sns} answers ({Errors}); retrying for up to {Patience} s")]
+    private static partial void LogWaiting(ILogger logger, string sns, string errors, double patience);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "the SN at {Sn} answers again")]
+    private static partial void LogAnswersAgain(ILogger logger, string sn);
 }

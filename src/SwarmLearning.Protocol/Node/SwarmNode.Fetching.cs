@@ -1,3 +1,4 @@
+using SwarmLearning.Core;
 using SwarmLearning.Core.Model;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.Ports;
@@ -46,6 +47,13 @@ public sealed partial class SwarmNode
                 Log.FetchFailed(_logger, options.NodeId, merged.Hash.Short, reason);
                 var now = time.GetUtcNow();
                 failingSince ??= now;
+                if (state.Status == ContractStatus.Completed && state.FinalModel == merged.Hash && now - failingSince >= state.Timings.LeaderTimeout)
+                {
+                    // A final model cannot be merged again: waiting longer only hangs the program (docs/protocol.md).
+                    throw new SwarmException($"node '{options.NodeId}': training in contract '{options.Contract}' is over, and no node that holds its final model " +
+                        $"{merged.Hash.Short} (round {merged.Round}) answers ({reason}): the others have stopped. Start `swarm run-sl` without --ml-cmd on a node that " +
+                        "holds it (its files stay in its data folder; it serves them while it runs) and run this node again");
+                }
                 if (now - failingSince >= state.Timings.LeaderTimeout && (reportedAt is null || now - reportedAt >= state.Timings.LeaderTimeout))
                 {
                     reportedAt = now;
