@@ -23,8 +23,8 @@ public sealed class ReleaseBuild : IDisposable
     {
         var (code, output) = Run(TimeSpan.FromMinutes(15), Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "pack.sh"), Path.Combine(_folder, "dist"));
         Assert.True(code == 0, "deploy/pack.sh failed:\n" + output);
-        string tarball = output.Trim().Split('\n')[^1];
-        Assert.True(File.Exists(tarball), $"deploy/pack.sh did not print a tarball's path:\n{output}");
+        string? tarball = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.EndsWith(".tar.gz", StringComparison.Ordinal));
+        Assert.True(tarball is not null && File.Exists(tarball), $"deploy/pack.sh did not print a tarball's path:\n{output}");
         Assert.Matches(@"swarm-\d+\.\d+\.\d+-linux-x64\.tar\.gz$", tarball);
         var (untar, untarOutput) = Run(TimeSpan.FromMinutes(2), "tar", "-C", _folder, "-xzf", tarball);
         Assert.True(untar == 0, untarOutput);
