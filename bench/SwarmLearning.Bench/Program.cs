@@ -3,17 +3,22 @@ using BenchmarkDotNet.Running;
 if (args is ["ledger", ..])
 {
     await SwarmLearning.Bench.LedgerHarness.RunAsync();
-    return;
+    return 0;
 }
 if (args is ["syncround", ..])
 {
     bool quick = args.Contains("--quick");
     await SwarmLearning.Bench.SyncRoundHarness.RunAsync(quick ? [3] : [3, 6], quick ? [1_000_000] : [1_000_000, 10_000_000, 50_000_000]);
-    return;
+    return 0;
+}
+if (args is ["lab-program", ..])
+{
+    return await SwarmLearning.Bench.LabProgram.RunAsync(args);
 }
 if (args is ["compression", ..])
 {
     SwarmLearning.Bench.CompressionHarness.Run();
-    return;
+    return 0;
 }
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, new SwarmLearning.Bench.ShortRunConfig());
+return 0;
