@@ -131,6 +131,12 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
             }
             LogAdmitted(_logger, sn.ToString(), endPoint.ToString());
         }
+        catch (NotLeaderException)
+        {
+            // Leadership moved mid-admission (an election under load): the steps done so far are on the chain, so the
+            // joining SN's next attempt, through the new leader, completes the rest.
+            throw new Core.SwarmException($"this SN stopped leading while admitting {sn} (the leader is now {Leader?.ToString() ?? "being elected"}); the join is to be retried through the leader");
+        }
         finally
         {
             _membership.Release();
