@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Packs a release that runs without .NET: `swarm` and the fashion-mnist example as self-contained single-file
 # linux-x64 binaries (libtorch's native libraries beside them, shared), the seed's scripts, the Python client, the
-# Python example and the protos, into DIR/swarm-VERSION-linux-x64.tar.gz (default DIR: dist). Prints the tarball's path.
+# Python example and the protos, into DIR/swarm-VERSION-linux-x64.tar.gz (default DIR: dist in the current folder).
+# Prints the tarball's path. Files are owned by root in the tarball, so unpacking as root gives no one else a binary
+# root runs.
 # Usage: deploy/pack.sh [DIR]          Needs the .NET SDK (to build) and the NuGet feed; the result needs neither.
 set -euo pipefail
+out=$(mkdir -p "${1:-dist}" && cd "${1:-dist}" && pwd)   # relative to where it is run from
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 version=$(tr -d '[:space:]' < VERSION)
 name="swarm-$version-linux-x64"
-out=$(mkdir -p "${1:-dist}" && cd "${1:-dist}" && pwd)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 root="$stage/$name"
@@ -37,6 +39,6 @@ echo "$version" > "$root/VERSION"
 find "$root" -name __pycache__ -type d -prune -exec rm -rf {} +
 chmod -R go-w "$root"
 
-tar -C "$stage" -czf "$out/$name.tar.gz.partial" "$name"
+tar --owner=0 --group=0 --numeric-owner -C "$stage" -czf "$out/$name.tar.gz.partial" "$name"
 mv "$out/$name.tar.gz.partial" "$out/$name.tar.gz"   # never a half-written tarball under the final name
 echo "$out/$name.tar.gz"

@@ -44,7 +44,8 @@ trap report EXIT
 $swarm kit create deploy/lab/five-hosts.yaml --out "$kits"
 for site in h1 h2 h3 h4 h5; do   # the identity server's site first, then the sentinel's; an SL waits for its SNs
     say "starting site $site"
-    "$lab" exec "$site" env SWARM="$swarm" "$kits/$site/start.sh" | grep -v '^NAME\|^  ' || true
+    "$lab" exec "$site" env SWARM="$swarm" "$kits/$site/start.sh" > "$work/start-$site.out" 2>&1 || { cat "$work/start-$site.out"; exit 1; }
+    grep '^started' "$work/start-$site.out" || true
 done
 
 wait_for 300 "node4 and node5 to take part in two merges" has_merged_with_others
@@ -72,7 +73,8 @@ wait_for 400 "every node to finish" all_finished
 for node in $nodes; do
     grep -h "the ML program finished; final swarm model" "$(log_of "$node")" | sed "s/.*final swarm model/$node final swarm model/" || echo "$node did not finish"
 done
-finals=$(for node in $nodes; do grep -ho "the ML program finished; final swarm model [0-9a-f]*" "$(log_of "$node")" | awk '{print $NF}'; done | sort -u)
-[ "$(echo "$finals" | grep -c .)" -eq 1 ] || { say "the nodes ended on different models"; exit 1; }
+finals=$(for node in $nodes; do grep -ho "the ML program finished; final swarm model [0-9a-f]*" "$(log_of "$node")" | awk '{print $NF}'; done)
+[ "$(echo "$finals" | grep -c .)" -eq 5 ] || { say "not every node finished its program"; exit 1; }
+[ "$(echo "$finals" | sort -u | grep -c .)" -eq 1 ] || { say "the nodes ended on different models"; exit 1; }
 for site in h5 h3 h2 h1; do "$lab" exec "$site" env SWARM="$swarm" "$kits/$site/stop.sh" >/dev/null 2>&1 || true; done
 $swarm ledger verify "$kits/h2/sn-sn1"

@@ -59,7 +59,9 @@ internal static class ConfigFile
             {
                 throw new SwarmException($"{where}: '{key}' takes one value, not a list");
             }
-            return list.Children.SelectMany(item => Tokens(option, key, item, folder, where));
+            return list.Children.SelectMany(item => item is YamlScalarNode
+                ? Tokens(option, key, item, folder, where)
+                : throw new SwarmException($"{where}: '{key}' is a list of values, not of lists or mappings"));
         }
         if (value is not YamlScalarNode { Value: { } text })
         {
@@ -75,7 +77,7 @@ internal static class ConfigFile
         {
             text = Path.GetFullPath(Path.Combine(folder, text));
         }
-        return ["--" + key, text];
+        return [$"--{key}={text}"]; // one token: a value starting with @ or - stays a value
     }
 
     private static IEnumerable<(string Key, YamlNode Value, long Line)> Read(string path)

@@ -20,6 +20,7 @@ public sealed class ConfigFileTests : IDisposable
             no-lead: true
             data-dir: state/node7
             join-token-file: secrets/node7.token
+            ml-cmd: "@train --quick"
             """);
         var parse = _root.Parse(ConfigFile.Apply(_root, ["run-sl", "--config", file, "--host", "10.0.0.9"]));
 
@@ -31,6 +32,7 @@ public sealed class ConfigFileTests : IDisposable
         Assert.True(parse.GetValue<bool>("--no-lead"));
         Assert.Equal(Path.Combine(_folder, "state", "node7"), parse.GetValue<string?>("--data-dir")); // relative to the file's folder
         Assert.Equal(Path.Combine(_folder, "secrets", "node7.token"), parse.GetValue<string?>("--join-token-file"));
+        Assert.Equal("@train --quick", parse.GetValue<string?>("--ml-cmd")); // a value, never a response file or a flag
     }
 
     [Fact]
@@ -46,6 +48,7 @@ public sealed class ConfigFileTests : IDisposable
     [InlineData("name: [a, b]\n", "line 1: 'name' takes one value, not a list")]
     [InlineData("name: sn1\n  host: x\n", "line 2: not valid YAML")]
     [InlineData("- name\n", "a config file is a mapping of settings")]
+    [InlineData("name: sn1\napls: [[a, b]]\n", "line 2: 'apls' is a list of values, not of lists or mappings")]
     public void A_mistake_in_the_file_is_named_with_its_line(string text, string expected)
     {
         string file = Write(text);

@@ -85,18 +85,32 @@ public sealed class KitTests : IDisposable
     [Theory]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, sn: [ {name: sn1} ] }\n", "exactly one site runs the identity server")]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true }\n", "at least one SN")]
-    [InlineData("sites:\n  - { name: a, address: somewhere, identity-server: true }\n", "line 2: site a: address 'somewhere' is not an IP address")]
+    [InlineData("sites:\n  - { name: a, address: somewhere, identity-server: true }\n", "line 2: site a: address 'somewhere' is not an IPv4 address")]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true, sn: [ {name: sn1}, {name: sn1} ] }\n", "two SNs are named 'sn1'")]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true, sn: [ {name: sn1, host: 1.2.3.4} ] }\n", "'host' of sn-sn1 is set by the kit")]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true, sn: [ {name: sn1, colour: red} ] }\n", "'colour' is not a setting of `swarm run-sn`")]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: { port: 9000 }, sn: [ {name: sn1, api-port: 9000} ] }\n", "port 9000 (sn-sn1 api-port) is also spire-server port on site a")]
     [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true, sn: [ {name: sn1} ], sl: [ {name: n1, sn: sn9} ] }\n", "SL n1 names SN 'sn9', which no site runs")]
     [InlineData("sities: []\n", "unknown key 'sities' here")]
+    [InlineData("sites:\n  - { name: operator, address: 10.9.0.1, identity-server: true }\n", "and not 'operator'")]
+    [InlineData("sites:\n  - { name: a, address: 10.1, identity-server: true }\n", "address '10.1' is not an IPv4 address in dotted form")]
+    [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true, sn: [ {name: sn1} ], sl: [ {name: n1, no-lead: yes} ] }\n", "'no-lead' is true or false, not 'yes'")]
+    [InlineData("sites:\n  - { name: a, address: 10.9.0.1, identity-server: true, sn: [ {name: sn1} ], sl: [ {name: n1, sn: [sn1]} ] }\n", "SL n1 names SN")]
     public void A_project_that_cannot_work_is_refused_before_anything_is_written(string project, string expected)
     {
         var error = Assert.Throws<SwarmException>(() => Create(project));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.Single(Directory.GetFileSystemEntries(_folder)); // only the project file: no kit, no partial folder
+    }
+
+    [Fact]
+    public void An_output_folder_given_with_a_trailing_slash_is_written_whole()
+    {
+        string project = Path.Combine(_folder, "project.yaml");
+        File.WriteAllText(project, Project);
+        new KitWriter(SwarmProject.Load(project), project).Write(Path.Combine(_folder, "out") + "/");
+        Assert.True(File.Exists(Path.Combine(_folder, "out", "b", "start.sh")));
+        Assert.Equal(["out", "project.yaml"], Directory.GetFileSystemEntries(_folder).Select(Path.GetFileName).Order());
     }
 
     [Fact]

@@ -285,7 +285,7 @@ public sealed class SwarmScenarioTests
 
         var error = Assert.IsType<SwarmLearning.Core.SwarmException>(failure.InnerException);
         Assert.Contains($"training in contract '{SwarmHarness.ContractName}' is over", error.Message, StringComparison.Ordinal);
-        Assert.Contains("without --ml-cmd", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--ml-cmd ''", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -109,7 +109,12 @@ internal sealed class KitSettings
         {
             if (!(component.Kind == ComponentKind.Sl && key == "sn") && !_ports[component].ContainsKey(key))
             {
-                settings[key] = value is YamlSequenceNode list ? list.Children.Select(c => c.ToString()).ToList() : value.ToString();
+                settings[key] = value switch
+                {
+                    YamlScalarNode scalar => scalar.Value ?? "",
+                    YamlSequenceNode list when list.Children.All(c => c is YamlScalarNode) => list.Children.Select(c => ((YamlScalarNode)c).Value ?? "").ToList(),
+                    _ => throw new SwarmException($"{component.Where}: '{key}' of {component.Id} takes a value or a list of values"),
+                };
             }
         }
         return settings;
@@ -194,7 +199,7 @@ internal sealed class KitSettings
         }
     }
 
-    private static Command CommandFor(ComponentKind kind) => kind switch
+    public static Command CommandFor(ComponentKind kind) => kind switch
     {
         ComponentKind.IdentityServer => Identity.IdentityCommands.RunServer(),
         ComponentKind.Apls => Licensing.LicenseCommands.RunServer(),

@@ -21,25 +21,33 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
     private readonly KitSettings _settings = new(project);
     private readonly ISerializer _yaml = new SerializerBuilder().Build();
 
+    /// <summary>The project file's name as it appears in generated scripts: printable characters only, never a line break.</summary>
+    private string ProjectName => new([.. Path.GetFileName(projectPath).Where(c => !char.IsControl(c))]);
+
     /// <summary>Writes the kits into <paramref name="output"/>, which must not exist yet; returns what was written, one line per site.</summary>
     public IReadOnlyList<string> Write(string output)
     {
-        output = Path.GetFullPath(output);
+        output = Path.TrimEndingDirectorySeparator(Path.GetFullPath(output));
         if (Directory.Exists(output) || File.Exists(output))
         {
             throw new SwarmException($"{output} already exists: remove it, or choose another folder with --out (kits hold one-time tokens: never mix two generations)");
         }
         string partial = output + ".partial-" + Guid.NewGuid().ToString("N")[..6];
-        OwnerOnlyFile.CreateDirectory(partial);
         try
         {
+            OwnerOnlyFile.CreateDirectory(partial);
             var lines = WriteAll(partial);
             Directory.Move(partial, output);
             return lines;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Remove(partial);
+            throw new SwarmException($"cannot write the kits to {output}: {e.Message}");
+        }
         catch
         {
-            Directory.Delete(partial, recursive: true);
+            Remove(partial);
             throw;
         }
     }
@@ -54,7 +62,7 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
         using var authority = new IdentityAuthority(Folder(root, identitySite.Name, "identity"), project.TrustDomain, TimeSpan.FromHours(1), TimeProvider.System);
         string Token(string path) => authority.CreateJoinToken(SpiffeId.Parse($"spiffe://{project.TrustDomain}/{path}"), project.TokenTtl).ToString();
 
-        string operatorFolder = Folder(root, "operator");
+        string operatorFolder = Folder(root, SwarmProject.OperatorFolder);
         var lines = new List<string>();
         foreach (var site in project.Sites)
         {
@@ -66,7 +74,9 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
                 {
                     settings["max-token-ttl"] = $"{Math.Ceiling(Math.Max(7, project.TokenTtl.TotalDays))}d";
                 }
-                File.WriteAllText(Path.Combine(folder, component.Id + ".yaml"), $"# {component.Id} on site {site.Name}: `swarm {component.Command} --config {component.Id}.yaml` (flags on the command line win)\n" + _yaml.Serialize(settings));
+                string file = Path.Combine(folder, component.Id + ".yaml");
+                File.WriteAllText(file, $"# {component.Id} on site {site.Name}: `swarm {component.Command} --config {component.Id}.yaml` (flags on the command line win)\n" + _yaml.Serialize(settings));
+                CheckAsRead(component, file);
                 string? identity = component.Kind switch
                 {
                     ComponentKind.Apls => SwarmIdentities.LicenceServer,
@@ -91,6 +101,26 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
         OwnerOnlyFile.WriteText(Path.Combine(Folder(operatorFolder, "secrets"), "swci.token"), Token("swci/operator") + "\n");
         WriteScript(Path.Combine(operatorFolder, "swci-context.sh"), SwciScript());
         return lines;
+    }
+
+    /// <summary>Reads a settings file back exactly as its command will on the site, so a bad value fails here, not there.</summary>
+    private static void CheckAsRead(KitComponent component, string file)
+    {
+        var command = KitSettings.CommandFor(component.Kind);
+        var root = new System.CommandLine.RootCommand { command };
+        System.CommandLine.ParseResult parse;
+        try
+        {
+            parse = root.Parse(ConfigFile.Apply(root, [command.Name, "--config", file]));
+        }
+        catch (SwarmException e)
+        {
+            throw new SwarmException($"{component.Where}: a setting of {component.Id} is not valid: {e.Message.Replace(file + " ", "", StringComparison.Ordinal)}");
+        }
+        if (parse.Errors.Count > 0)
+        {
+            throw new SwarmException($"{component.Where}: {component.Id}'s settings would not start it: {string.Join("; ", parse.Errors.Select(e => e.Message))}");
+        }
     }
 
     private string Describe(KitComponent component) => component.Kind switch
@@ -139,7 +169,7 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
     private string Header(KitSite site, string verb) =>
         $"""
         #!/bin/sh
-        # {verb} site {site.Name} ({site.Address}) of the swarm in {Path.GetFileName(projectPath)}: {string.Join(", ", site.Components.Select(c => c.Id))}.
+        # {verb} site {site.Name} ({site.Address}) of the swarm in {ProjectName}: {string.Join(", ", site.Components.Select(c => c.Id))}.
         # Written by `swarm kit create`. SWARM is how to run swarm (default: swarm on PATH, e.g. a release's bin/swarm).
         set -eu
         cd "$(dirname "$0")"
@@ -155,14 +185,14 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
         var ports = site.Components.SelectMany(c => _settings.For(site, c).Where(kv => kv.Key.EndsWith("port", StringComparison.Ordinal) && kv.Key != "sentinel-api-port" && kv.Key != "sn-api-port")
             .Select(kv => $"{kv.Value}/tcp ({c.Id} {kv.Key})"));
         return $"""
-            Site {site.Name} of the swarm in {Path.GetFileName(projectPath)}, for the host with address {site.Address}.
+            Site {site.Name} of the swarm in {ProjectName}, for the host with address {site.Address}.
 
             Runs: {string.Join(", ", site.Components.Select(Describe))}.
             Open these ports to the other sites: {string.Join(", ", ports)}.
 
             Copy this whole folder to the host (it holds one-time join tokens under secrets/: keep it owner-only),
-            then run ./start.sh there; ./stop.sh stops it, and `SWARM_HOME=$PWD/home swarm ps` / `swarm logs NAME`
-            show the components. Start the sites in this order: {string.Join(", ", order)}.
+            then run ./start.sh there; ./stop.sh stops it. In this folder, `SWARM_HOME=$PWD/home swarm ps` lists the
+            components and `SWARM_HOME=$PWD/home swarm logs NAME -f` follows one. Start the sites in this order: {string.Join(", ", order)}.
             Each component's settings are in its .yaml file; a flag given on the command line wins over the file.
 
             """;
@@ -180,6 +210,14 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
             $SWARM swci context create operator {string.Join(' ', sns)} --identity-server {_settings.IdentityServer} --join-token-file secrets/swci.token
 
             """;
+    }
+
+    private static void Remove(string folder)
+    {
+        if (Directory.Exists(folder))
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     private static void WriteScript(string path, string text)

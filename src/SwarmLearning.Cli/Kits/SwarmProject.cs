@@ -53,6 +53,9 @@ internal sealed partial record SwarmProject(string TrustDomain, TimeSpan TokenTt
 
     public (KitSite Site, KitComponent Component) Sentinel => All.First(x => x.Component.Kind == ComponentKind.Sn);
 
+    /// <summary>The kit folder that stays with the operator (issuer key, swci token): no site may have its name.</summary>
+    public const string OperatorFolder = "operator";
+
     public static SwarmProject Load(string path)
     {
         var stream = new YamlStream();
@@ -107,14 +110,14 @@ internal sealed partial record SwarmProject(string TrustDomain, TimeSpan TokenTt
         var map = read.Mapping(node, "a site");
         read.Only(map, "name", "address", "identity-server", "apls", "sn", "sl");
         string name = read.Text(map, "name") ?? throw read.Error(node, "a site needs a name");
-        if (!NamePattern().IsMatch(name))
+        if (!NamePattern().IsMatch(name) || name == OperatorFolder)
         {
-            throw read.Error(node, $"site name '{name}' must be lower-case letters, digits and dashes (it names the kit's folder)");
+            throw read.Error(node, $"site name '{name}' must be lower-case letters, digits and dashes, and not '{OperatorFolder}' (it names the kit's folder; '{OperatorFolder}' holds the operator's keys)");
         }
         string address = read.Text(map, "address") ?? throw read.Error(node, $"site {name} needs an address (the IP address the other sites reach it at)");
-        if (!IPAddress.TryParse(address, out var ip))
+        if (!IPAddress.TryParse(address, out var ip) || ip.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || ip.ToString() != address)
         {
-            throw read.Error(node, $"site {name}: address '{address}' is not an IP address (components listen on it and certificates are not bound to names)");
+            throw read.Error(node, $"site {name}: address '{address}' is not an IPv4 address in dotted form, like 10.0.0.5 (components listen on it, and certificates are not bound to names)");
         }
         var components = new List<KitComponent>();
         foreach (var (key, kind) in new[] { ("identity-server", ComponentKind.IdentityServer), ("apls", ComponentKind.Apls) })

@@ -29,7 +29,7 @@ internal static class SlCommand
         var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
         var capath = new Option<string?>("--capath") { Description = "trust bundle: a CA file or a folder of them" };
         var apls = Licensing.LicenseOption.Create();
-        var mlCommand = new Option<string?>("--ml-cmd") { Description = "the ML program, run with sh -c (it finds the node through SWARM_ML_ENDPOINT); without it the node waits for a program started by hand" };
+        var mlCommand = new Option<string?>("--ml-cmd") { Description = "the ML program, run with sh -c (it finds the node through SWARM_ML_ENDPOINT); without it (or with '') the node waits for a program started by hand, serving its parameter files" };
         var mlDir = new Option<string?>("--ml-dir") { Description = "the ML program's working folder (default: the current one)" };
         var gpu = new Option<string?>("--gpu") { Description = "GPUs the ML program may use: indices (0,2) or all; default none (CPU)" };
         var modelDir = new Option<string?>("--model-dir") { Description = "model folder: the <program-name>_sw.log goes here (default <data-dir>/model)" };
@@ -51,7 +51,7 @@ internal static class SlCommand
             string data = Path.GetFullPath(parse.GetValue(dataDir) ?? SwarmHome.Of("sl-" + nodeName));
             SwarmLearning.Identity.OwnerOnlyFile.CreateDirectory(data); // first, so nothing creates it with wider permissions
             string models = Path.GetFullPath(parse.GetValue(modelDir) ?? Path.Combine(data, "model"));
-            string? program = parse.GetValue(mlCommand);
+            string? program = string.IsNullOrWhiteSpace(parse.GetValue(mlCommand)) ? null : parse.GetValue(mlCommand); // --ml-cmd '' overrides a config file's program
             var environment = new Dictionary<string, string>();
             if (parse.GetValue(gpu) is { } gpus)
             {

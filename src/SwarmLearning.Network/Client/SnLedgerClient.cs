@@ -61,8 +61,10 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
     /// <inheritdoc />
     public async Task<TxOutcome> SubmitAsync(ContractTx transaction, CancellationToken cancellationToken)
     {
-        var signed = SignedTransaction.Sign(new TxBody(_chainId, _sender, NextNonce(), new ContractAction(transaction)), _key);
-        using var response = await SendAsync(sn => _http.PostAsJsonAsync(new Uri(sn, "/v1/transactions"), signed, LedgerJson.Options, cancellationToken), cancellationToken);
+        // Signed afresh for every attempt: a try whose answer was lost (a cut link) may have committed, and resending the
+        // same nonce would only be refused as a replay; the contract makes a repeated action harmless instead.
+        using var response = await SendAsync(sn => _http.PostAsJsonAsync(new Uri(sn, "/v1/transactions"),
+            SignedTransaction.Sign(new TxBody(_chainId, _sender, NextNonce(), new ContractAction(transaction)), _key), LedgerJson.Options, cancellationToken), cancellationToken);
         var result = (await response.Content.ReadFromJsonAsync<TxResult>(LedgerJson.Options, cancellationToken))!;
         return new TxOutcome(result.Accepted, result.Code, result.Reason, result.Events, result.Version);
     }
@@ -105,7 +107,8 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
     private async Task<HttpResponseMessage> SendAsync(Func<Uri, Task<HttpResponseMessage>> send, CancellationToken cancellationToken, bool notFoundIsAnswer = false)
     {
         var errors = new List<string>();
-        var until = DateTime.UtcNow + Patience;
+        var started = DateTime.UtcNow;
+        var until = started + Patience;
         for (int attempt = 0; ; attempt++)
         {
             var sn = _sns[_current % _sns.Count];
@@ -127,9 +130,9 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
                 string body = await response.Content.ReadAsStringAsync(cancellationToken);
                 errors.Add($"{sn.Authority}: {(int)response.StatusCode} {body}");
                 response.Dispose();
-                if (response.StatusCode is HttpStatusCode.Forbidden or HttpStatusCode.BadRequest)
+                if ((int)response.StatusCode is >= 400 and < 500 && response.StatusCode is not (HttpStatusCode.RequestTimeout or HttpStatusCode.MisdirectedRequest or HttpStatusCode.TooManyRequests))
                 {
-                    throw new Core.SwarmException($"the SN at {sn.Authority} refused: {body}");
+                    throw new Core.SwarmException($"the SN at {sn.Authority} refused: {body}"); // a refusal is an answer: asking again changes nothing
                 }
             }
             catch (Exception e) when (e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested))
@@ -141,7 +144,7 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
             }
             if (DateTime.UtcNow >= until)
             {
-                throw new Core.SwarmException($"no SN answered within {Patience.TotalSeconds:0} s ({string.Join("; ", errors.TakeLast(3))}): are the SNs running and reachable?");
+                throw new Core.SwarmException($"no SN answered in {(DateTime.UtcNow - started).TotalSeconds:0} s ({string.Join("; ", errors.TakeLast(3))}): are the SNs running and reachable?");
             }
             if (attempt == 2 * _sns.Count && !_unanswered)
             {

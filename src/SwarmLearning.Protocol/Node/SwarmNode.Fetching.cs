@@ -51,8 +51,8 @@ public sealed partial class SwarmNode
                 {
                     // A final model cannot be merged again: waiting longer only hangs the program (docs/protocol.md).
                     throw new SwarmException($"node '{options.NodeId}': training in contract '{options.Contract}' is over, and no node that holds its final model " +
-                        $"{merged.Hash.Short} (round {merged.Round}) answers ({reason}): the others have stopped. Start `swarm run-sl` without --ml-cmd on a node that " +
-                        "holds it (its files stay in its data folder; it serves them while it runs) and run this node again");
+                        $"{merged.Hash.Short} (round {merged.Round}) answers ({reason}): the others have stopped. On a node that holds it, start `swarm run-sl` " +
+                        "with --ml-cmd '' (no program: it serves the files kept in its data folder), then run this node again");
                 }
                 if (now - failingSince >= state.Timings.LeaderTimeout && (reportedAt is null || now - reportedAt >= state.Timings.LeaderTimeout))
                 {
