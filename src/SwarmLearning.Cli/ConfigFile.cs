@@ -1,6 +1,5 @@
 using System.CommandLine;
 using SwarmLearning.Core;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace SwarmLearning.Cli;
@@ -82,25 +81,12 @@ internal static class ConfigFile
 
     private static IEnumerable<(string Key, YamlNode Value, long Line)> Read(string path)
     {
-        var stream = new YamlStream();
-        try
-        {
-            using var reader = new StreamReader(path);
-            stream.Load(reader);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SwarmException($"cannot read the config file {path}: {e.Message}");
-        }
-        catch (YamlException e)
-        {
-            throw new SwarmException($"{path} line {e.Start.Line}: not valid YAML ({e.Message})");
-        }
-        if (stream.Documents.Count == 0)
+        var root = YamlFile.Load(path, "config file");
+        if (root is null)
         {
             return [];
         }
-        if (stream.Documents[0].RootNode is not YamlMappingNode mapping)
+        if (root is not YamlMappingNode mapping)
         {
             throw new SwarmException($"{path}: a config file is a mapping of settings (`name: value` lines)");
         }

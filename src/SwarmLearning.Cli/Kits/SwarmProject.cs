@@ -1,7 +1,6 @@
 using System.Net;
 using System.Text.RegularExpressions;
 using SwarmLearning.Core;
-using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
 namespace SwarmLearning.Cli.Kits;
@@ -58,21 +57,7 @@ internal sealed partial record SwarmProject(string TrustDomain, TimeSpan TokenTt
 
     public static SwarmProject Load(string path)
     {
-        var stream = new YamlStream();
-        try
-        {
-            using var reader = new StreamReader(path);
-            stream.Load(reader);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new SwarmException($"cannot read the project file {path}: {e.Message}");
-        }
-        catch (YamlException e)
-        {
-            throw new SwarmException($"{path} line {e.Start.Line}: not valid YAML ({e.Message})");
-        }
-        if (stream.Documents.Count == 0 || stream.Documents[0].RootNode is not YamlMappingNode root)
+        if (YamlFile.Load(path, "project file") is not YamlMappingNode root)
         {
             throw new SwarmException($"{path}: a project file is a mapping with `sites:` (see docs/deploy.md)");
         }
