@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SwarmLearning.Testing;
 
 namespace SwarmLearning.Cli.Tests;
@@ -10,6 +9,11 @@ namespace SwarmLearning.Cli.Tests;
 public sealed class LabTests(ReleaseBuild release) : IClassFixture<ReleaseBuild>, IDisposable
 {
     private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..4]; // interface names stay under 15 characters
+
+    /// <summary>The same small model in C# and in Python (tests/ml-programs), so both train in one swarm.</summary>
+    private static string CSharpProgram => Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll");
+
+    private static string PythonProgram => Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-pytorch", "train.py");
 
     private static bool CanRun => Environment.UserName == "root" && (File.Exists("/usr/sbin/ip") || File.Exists("/sbin/ip"));
 
@@ -63,9 +67,8 @@ public sealed class LabTests(ReleaseBuild release) : IClassFixture<ReleaseBuild>
         string work = Directory.CreateTempSubdirectory("lab-three-").FullName;
         try
         {
-            string toy = Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll");
             var (code, output) = Lab("run", "3", "--", "env", $"SWARM=dotnet {SwarmProcess.SwarmDll}", $"WORK={work}",
-                $"ML_CMD=dotnet {toy} --epochs 3 --batches 10 --sync 5 --min-peers 2 --contract lab",
+                $"ML_CMD=dotnet {CSharpProgram} --epochs 3 --batches 10 --sync 5 --min-peers 2 --contract lab",
                 Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "lab", "three-hosts.sh"));
             Assert.True(code == 0, output);
             var finals = output.Split('\n').Where(l => l.Contains(" final swarm model ", StringComparison.Ordinal)).Select(l => l.Split(' ')[^1]).ToList();
@@ -89,11 +92,9 @@ public sealed class LabTests(ReleaseBuild release) : IClassFixture<ReleaseBuild>
         string work = Directory.CreateTempSubdirectory("lab-five-").FullName;
         try
         {
-            string toy = Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll");
-            string python = Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-pytorch", "train.py");
             const string Training = "--epochs 6 --batches 20 --sync 5 --min-peers 3 --contract lab5 --delay-ms 300";
             var (code, output) = Lab("run", "5", "--", "env", $"SWARM={release.Swarm}", $"WORK={work}",
-                $"ML_CS=dotnet {toy} {Training}", $"ML_PY=/usr/bin/python3 {python} {Training}",
+                $"ML_CS=dotnet {CSharpProgram} {Training}", $"ML_PY=/usr/bin/python3 {PythonProgram} {Training}",
                 Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "lab", "five-hosts.sh"));
             Assert.True(code == 0, output);
             Assert.Contains("cutting h5's link", output);
@@ -124,7 +125,7 @@ public sealed class LabTests(ReleaseBuild release) : IClassFixture<ReleaseBuild>
             string dotnetRoot = Path.GetDirectoryName(new FileInfo("/usr/bin/dotnet").ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? "/usr/share/dotnet/dotnet")!;
             string script = $"mount -t tmpfs none '{dotnetRoot}' && ! command -v dotnet && ! test -e '{dotnetRoot}/shared' && echo 'no dotnet here' && " +
                 $"SWARM_HOME='{home}' '{release.Swarm}' up --nodes 2 --epochs 1 --images-per-node 300 --test-images 500";
-            var (code, output) = ReleaseBuild.Run(TimeSpan.FromMinutes(10), "unshare", "--mount", "--propagation", "private", "sh", "-c", script);
+            var (code, output) = ProgramRun.Run(TimeSpan.FromMinutes(10), null, "unshare", "--mount", "--propagation", "private", "sh", "-c", script);
             Assert.True(code == 0, output);
             Assert.Contains("no dotnet here", output);
             Assert.Contains("the same on every node: True", output);
@@ -148,20 +149,8 @@ public sealed class LabTests(ReleaseBuild release) : IClassFixture<ReleaseBuild>
     private (int ExitCode, string Output) Lab(params string[] arguments) =>
         Run(Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "lab", "lab.sh"), arguments);
 
-    private (int ExitCode, string Output) Run(string file, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        info.Environment["LAB_PREFIX"] = _prefix;
-        using var process = Process.Start(info)!;
-        var error = process.StandardError.ReadToEndAsync();
-        string output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + error.Result);
-    }
+    private (int ExitCode, string Output) Run(string file, params string[] arguments) =>
+        ProgramRun.Run(TimeSpan.FromMinutes(15), new Dictionary<string, string> { ["LAB_PREFIX"] = _prefix }, file, arguments);
 
     public void Dispose() => Lab("down");
 }

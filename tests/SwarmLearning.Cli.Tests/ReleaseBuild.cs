@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SwarmLearning.Testing;
 
 namespace SwarmLearning.Cli.Tests;
@@ -21,35 +20,15 @@ public sealed class ReleaseBuild : IDisposable
 
     private string Build()
     {
-        var (code, output) = Run(TimeSpan.FromMinutes(15), Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "pack.sh"), Path.Combine(_folder, "dist"));
+        var (code, output) = ProgramRun.Run(TimeSpan.FromMinutes(15), null, Path.Combine(SwarmProcess.RepositoryRoot, "deploy", "pack.sh"), Path.Combine(_folder, "dist"));
         Assert.True(code == 0, "deploy/pack.sh failed:\n" + output);
         string? tarball = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.EndsWith(".tar.gz", StringComparison.Ordinal));
         Assert.True(tarball is not null && File.Exists(tarball), $"deploy/pack.sh did not print a tarball's path:\n{output}");
         Assert.Matches(@"swarm-\d+\.\d+\.\d+-linux-x64\.tar\.gz$", tarball);
-        var (untar, untarOutput) = Run(TimeSpan.FromMinutes(2), "tar", "-C", _folder, "-xzf", tarball);
+        var (untar, untarOutput) = ProgramRun.Run(TimeSpan.FromMinutes(2), null, "tar", "-C", _folder, "-xzf", tarball);
         Assert.True(untar == 0, untarOutput);
         File.Delete(tarball);
         return Directory.GetDirectories(_folder, "swarm-*-linux-x64").Single();
-    }
-
-    /// <summary>Runs a program to its end, with its output and errors together.</summary>
-    public static (int ExitCode, string Output) Run(TimeSpan limit, string file, params string[] arguments)
-    {
-        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(info)!;
-        var error = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEndAsync();
-        if (!process.WaitForExit(limit))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            return (-1, $"timed out after {limit}:\n{output.Result}{error.Result}");
-        }
-        return (process.ExitCode, output.Result + error.Result);
     }
 
     public void Dispose()

@@ -125,9 +125,13 @@ internal sealed class KitSettings
     {
         var sns = _project.All.Where(x => x.Component.Kind == ComponentKind.Sn).ToList();
         var preferred = node.Settings.TryGetValue("sn", out var chosen)
-            ? sns.FirstOrDefault(s => s.Component.Name == chosen.ToString()) is { Component: not null } named ? named
-                : throw new SwarmException($"{node.Where}: SL {node.Name} names SN '{chosen}', which no site runs (SNs: {string.Join(", ", sns.Select(s => s.Component.Name))})")
-            : sns.FirstOrDefault(s => s.Site == site) is { Component: not null } local ? local : sns[0];
+            ? sns.FirstOrDefault(s => s.Component.Name == chosen.ToString())
+            : sns.FirstOrDefault(s => s.Site == site);
+        if (preferred.Component is null && chosen is not null)
+        {
+            throw new SwarmException($"{node.Where}: SL {node.Name} names SN '{chosen}', which no site runs (SNs: {string.Join(", ", sns.Select(s => s.Component.Name))})");
+        }
+        preferred = preferred.Component is null ? sns[0] : preferred;
         return [preferred, .. sns.Where(s => s != preferred)];
     }
 

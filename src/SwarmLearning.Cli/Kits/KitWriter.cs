@@ -60,7 +60,8 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
         }
         var (identitySite, _) = project.All.First(x => x.Component.Kind == ComponentKind.IdentityServer);
         using var authority = new IdentityAuthority(Folder(root, identitySite.Name, "identity"), project.TrustDomain, TimeSpan.FromHours(1), TimeProvider.System);
-        string Token(string path) => authority.CreateJoinToken(SpiffeId.Parse($"spiffe://{project.TrustDomain}/{path}"), project.TokenTtl).ToString();
+        var domain = SpiffeId.ForTrustDomain(project.TrustDomain);
+        string Token(SpiffeId id) => authority.CreateJoinToken(id, project.TokenTtl).ToString();
 
         string operatorFolder = Folder(root, SwarmProject.OperatorFolder);
         var lines = new List<string>();
@@ -70,18 +71,14 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
             foreach (var component in site.Components)
             {
                 var settings = _settings.For(site, component);
-                if (component.Kind == ComponentKind.IdentityServer && settings.TryGetValue("max-token-ttl", out _) is false)
-                {
-                    settings["max-token-ttl"] = $"{Math.Ceiling(Math.Max(7, project.TokenTtl.TotalDays))}d";
-                }
                 string file = Path.Combine(folder, component.Id + ".yaml");
                 File.WriteAllText(file, $"# {component.Id} on site {site.Name}: `swarm {component.Command} --config {component.Id}.yaml` (flags on the command line win)\n" + _yaml.Serialize(settings));
                 CheckAsRead(component, file);
-                string? identity = component.Kind switch
+                var identity = component.Kind switch
                 {
-                    ComponentKind.Apls => SwarmIdentities.LicenceServer,
-                    ComponentKind.Sn => "sn/" + component.Name,
-                    ComponentKind.Sl => "sl/" + component.Name,
+                    ComponentKind.Apls => domain.InDomain(SwarmIdentities.LicenceServer),
+                    ComponentKind.Sn => SwarmIdentities.SnNode(project.TrustDomain, component.Name),
+                    ComponentKind.Sl => SwarmIdentities.SlNode(project.TrustDomain, component.Name),
                     _ => null,
                 };
                 if (identity is not null)
@@ -98,7 +95,7 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
             File.WriteAllText(Path.Combine(folder, "README.txt"), SiteReadme(site));
             lines.Add($"{site.Name,-12} {site.Address,-15} {string.Join(", ", site.Components.Select(Describe))}");
         }
-        OwnerOnlyFile.WriteText(Path.Combine(Folder(operatorFolder, "secrets"), "swci.token"), Token("swci/operator") + "\n");
+        OwnerOnlyFile.WriteText(Path.Combine(Folder(operatorFolder, "secrets"), "swci.token"), Token(domain.InDomain(SwarmIdentities.CommandInterface, "operator")) + "\n");
         WriteScript(Path.Combine(operatorFolder, "swci-context.sh"), SwciScript());
         return lines;
     }
@@ -138,9 +135,7 @@ internal sealed class KitWriter(SwarmProject project, string projectPath)
         string issuers = Folder(data, "issuers");
         File.Copy(Path.ChangeExtension(issuerKey, ".pub"), Path.Combine(issuers, "issuer.pub"));
         int seats = project.Licence.Seats ?? project.All.Count(x => x.Component.Kind is ComponentKind.Sn or ComponentKind.Sl);
-        var now = DateTimeOffset.UtcNow;
-        var terms = new LicenseTerms("lic-" + now.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8], project.Licence.Licensee, ["swarm-learning"],
-            seats, now.AddMinutes(-5), now.AddDays(project.Licence.Days));
+        var terms = LicenseTerms.ForDays(project.Licence.Licensee, ["swarm-learning"], seats, project.Licence.Days, DateTimeOffset.UtcNow);
         string licence = Path.Combine(operatorFolder, "licence.lic");
         File.WriteAllText(licence, LicenseFile.Issue(terms, key).ToJson());
         new SeatBook(data, IssuerKeys.Load(issuers), TimeSpan.FromMinutes(1), TimeProvider.System).Install(File.ReadAllText(licence), licence);

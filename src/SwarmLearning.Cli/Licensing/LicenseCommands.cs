@@ -77,10 +77,8 @@ internal static class LicenseCommands
         command.SetAction((parse, _) => CommandRun.Guarded(() =>
         {
             using var key = IssuerKeys.OpenOrCreateSigningKey(parse.GetValue(issuerKey)!);
-            var now = DateTimeOffset.UtcNow;
-            var terms = new LicenseTerms(parse.GetValue(id) ?? "lic-" + now.ToString("yyyyMMdd", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8],
-                parse.GetValue(licensee)!, [.. parse.GetValue(features)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-                parse.GetValue(seats), now.AddMinutes(-5), now.AddDays(parse.GetValue(days)));
+            var terms = LicenseTerms.ForDays(parse.GetValue(licensee)!, [.. parse.GetValue(features)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                parse.GetValue(seats), parse.GetValue(days), DateTimeOffset.UtcNow, parse.GetValue(id));
             var file = LicenseFile.Issue(terms, key);
             File.WriteAllText(parse.GetValue(output)!, file.ToJson());
             Console.WriteLine($"licence {terms.Id} for {terms.Licensee}: {terms.Seats} seats until {terms.NotAfter:yyyy-MM-dd}, signed by issuer {file.KeyId}; written to {parse.GetValue(output)}");
