@@ -38,7 +38,9 @@ public sealed class SnHardeningTests(SecuritySwarm swarm)
         {
             Assert.Equal(HttpStatusCode.BadRequest, nullBody.StatusCode);
         }
-        using (var huge = await Raw(http, "sn1-api", "/v1/transactions", json.Replace("\"hard\"", "\"" + new string('h', 2 << 20) + "\"", StringComparison.Ordinal)))
+        // Sent as a well-behaved client sends a large body (Expect: 100-continue): the SN refuses it on its declared length,
+        // before reading it. Without that the refusal could cut the upload mid-way and the client see only a broken pipe.
+        using (var huge = await Raw(http, "sn1-api", "/v1/transactions", json.Replace("\"hard\"", "\"" + new string('h', 2 << 20) + "\"", StringComparison.Ordinal), expectContinue: true))
         {
             Assert.Equal(HttpStatusCode.RequestEntityTooLarge, huge.StatusCode);
         }
@@ -198,8 +200,12 @@ public sealed class SnHardeningTests(SecuritySwarm swarm)
 
     private Task<HttpResponseMessage> Post<T>(HttpClient http, string port, string path, T body) => http.PostAsJsonAsync(swarm.Url(port, path), body, LedgerJson.Options);
 
-    private Task<HttpResponseMessage> Raw(HttpClient http, string port, string path, string body) =>
-        http.PostAsync(swarm.Url(port, path), new StringContent(body, Encoding.UTF8, "application/json"));
+    private Task<HttpResponseMessage> Raw(HttpClient http, string port, string path, string body, bool expectContinue = false)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, swarm.Url(port, path)) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        request.Headers.ExpectContinue = expectContinue;
+        return http.SendAsync(request);
+    }
 
     private static async Task<(int ExitCode, string Output)> OpenSsl(params string[] arguments)
     {
