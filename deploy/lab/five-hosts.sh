@@ -29,7 +29,7 @@ wait_for() { # wait_for SECONDS WHAT COMMAND...: poll once a second
     say "gave up after $limit s waiting for $what"; return 1
 }
 at_least() { [ "$(round_of "$1")" -ge "$2" ]; }
-loads() { grep -c "loaded the merged model of round" "$(log_of "$1")" 2>/dev/null || echo 0; }
+loads() { local n; n=$(grep -c "loaded the merged model of round" "$(log_of "$1")" 2>/dev/null); echo "${n:-0}"; }
 has_merged_with_others() { [ "$(loads node4)" -ge 3 ] && [ "$(loads node5)" -ge 3 ]; }
 report() {
     local status=$?

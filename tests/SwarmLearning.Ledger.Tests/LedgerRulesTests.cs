@@ -111,5 +111,30 @@ public sealed class LedgerRulesTests : IDisposable
     [InlineData("AAAA")]
     public void A_malformed_public_key_is_named(string key) => Assert.NotNull(TransactionCheck.KeyProblem(key));
 
+    [Theory]
+    [InlineData("node5", true)]
+    [InlineData("node5@r12", true)]
+    [InlineData("site-b/node.5@r0", true)]
+    [InlineData("node5@r", false)]
+    [InlineData("node5@12", false)]
+    [InlineData("node5@r1x", false)]
+    [InlineData("@r3", false)]
+    [InlineData("node 5", false)]
+    public void An_exclusion_names_a_contribution_key(string key, bool valid)
+    {
+        Assert.Equal(valid, Protocol.Contract.ContractTxShape.ContributionKeyProblem(key) is null);
+        Assert.Null(Protocol.Contract.ContractTxShape.ContributionKeyProblem(Protocol.Contract.MergeContribution.KeyFor("node5", 12))); // the protocol's own late key
+    }
+
+    [Fact]
+    public void A_merge_that_leaves_out_a_late_model_passes_the_shape_check()
+    {
+        var publish = new ContractAction(new PublishMerge("mnist", "node1", 13, Core.Files.ContentHash.None,
+            [Protocol.Contract.MergeContribution.KeyFor("node5", 12)]));
+        _chain.Propose(_chain.AddSender(Node1));
+        var result = _chain.Propose(_chain.Sign(Node1, publish))[0];
+        Assert.NotEqual("malformed", result.Code);
+    }
+
     public void Dispose() => _chain.Dispose();
 }

@@ -164,6 +164,41 @@ public sealed class TrainingContractTests
     }
 
     [Fact]
+    public void A_leader_may_leave_out_a_late_model_it_cannot_fetch_by_its_contribution_key()
+    {
+        Do(new CreateContract("c", Params, new ContractTimings(TimeSpan.Zero, TimeSpan.FromSeconds(60), 2)), "admin", true);
+        Register("a");
+        Register("b");
+        Register("x");
+        foreach (var (id, hash) in new[] { ("a", H1), ("b", H2) }) // x sits the first rounds out
+        {
+            Do(new CheckIn("c", id, 0, ContentHash.None, hash, 1), id, seconds: 1).EnsureAccepted();
+        }
+        string leader = State.Round.CurrentLeader!;
+        Do(new PublishMerge("c", leader, 0, State.Round.CheckIns.Single(c => c.NodeId == leader).ModelHash, []), leader, seconds: 2).EnsureAccepted();
+        var round0 = State.LatestMerged!.Hash;
+        Do(new CheckIn("c", "a", 1, round0, ContentHash.Of([11]), 1), "a", seconds: 3).EnsureAccepted();
+        Do(new CheckIn("c", "b", 1, round0, ContentHash.Of([12]), 1), "b", seconds: 3).EnsureAccepted();
+        Do(new Tick("c"), "a", seconds: 4);
+        leader = State.Round.CurrentLeader!;
+        Do(new PublishMerge("c", leader, 1, ContentHash.Of([13]), []), leader, seconds: 5).EnsureAccepted();
+        var late = Do(new CheckIn("c", "x", 1, round0, ContentHash.Of([14]), 1), "x", seconds: 6);
+        Assert.Contains(late.Events, e => e.Text.Contains("will be merged into round 2", StringComparison.Ordinal));
+
+        Do(new CheckIn("c", "a", 2, State.LatestMerged!.Hash, ContentHash.Of([21]), 1), "a", seconds: 7).EnsureAccepted();
+        Do(new CheckIn("c", "b", 2, State.LatestMerged!.Hash, ContentHash.Of([22]), 1), "b", seconds: 7).EnsureAccepted();
+        Do(new Tick("c"), "a", seconds: 8);
+        leader = State.Round.CurrentLeader!;
+        string key = MergeContribution.KeyFor("x", 1);
+        Assert.Contains(State.Round.Contributions, c => c.Key == key && c.Staleness == 1);
+
+        var published = Do(new PublishMerge("c", leader, 2, ContentHash.Of([23]), [key]), leader, seconds: 9);
+        Assert.True(published.Accepted, published.Reason);
+        Assert.Equal([key], State.History[^1].Excluded);
+        Assert.Equal("malformed", Do(new PublishMerge("c", leader, 3, ContentHash.Of([24]), ["x@1"]), leader, seconds: 10).Code);
+    }
+
+    [Fact]
     public void Contract_state_is_the_same_for_the_same_transactions_applied_twice()
     {
         ContractState Run()

@@ -18,10 +18,10 @@ public static class TransactionCheck
     public const int MaxBytes = 1 << 20;
 
     /// <summary>The longest contract name, node name, chain id or reason.</summary>
-    public const int MaxNameLength = 128;
+    public const int MaxNameLength = ContractTxShape.MaxNameLength;
 
     /// <summary>The most tensors a model signature may list.</summary>
-    public const int MaxTensors = 100_000;
+    public const int MaxTensors = ContractTxShape.MaxTensors;
 
     /// <summary>JSON options that refuse a null in a non-nullable field and a missing constructor parameter (for input from the network).</summary>
     public static JsonSerializerOptions StrictJson { get; } = new(LedgerJson.Options)
@@ -45,7 +45,7 @@ public static class TransactionCheck
         {
             return "signature: not an ECDSA P-256 signature (64 bytes, base64)";
         }
-        return Name(body.ChainId, "body.chainId")
+        return ContractTxShape.NameProblem(body.ChainId, "body.chainId")
             ?? (!SpiffeId.TryParse(body.Sender, out _, out string? senderError) ? $"body.sender: {senderError}" : null)
             ?? (body.Nonce <= 0 ? $"body.nonce: must be positive (got {body.Nonce})" : null)
             ?? ActionProblem(body.Action);
@@ -81,79 +81,15 @@ public static class TransactionCheck
             ?? (k.Reason is { Length: > MaxNameLength * 4 } ? $"body.action.reason: longer than {MaxNameLength * 4} characters" : null),
         AnnounceSn a => Identity(a.Identity, "body.action.identity")
             ?? (!IPEndPoint.TryParse(a.RaftEndPoint ?? "", out _) ? "body.action.raftEndPoint: not an IP address and port" : null)
-            ?? Url(a.ApiUrl, "body.action.apiUrl") ?? (a.FileUrl is null ? null : Url(a.FileUrl, "body.action.fileUrl")),
-        ContractAction c => ContractProblem(c.Tx),
+            ?? ContractTxShape.HttpsUrlProblem(a.ApiUrl, "body.action.apiUrl") ?? (a.FileUrl is null ? null : ContractTxShape.HttpsUrlProblem(a.FileUrl, "body.action.fileUrl")),
+        ContractAction c => ContractTxShape.Problem(c.Tx, "body.action.tx"),
         _ => "body.action: unknown kind",
     };
-
-    private static string? ContractProblem(ContractTx? tx)
-    {
-        const string at = "body.action.tx";
-        if (tx is null)
-        {
-            return $"{at}: missing";
-        }
-        return Name(tx.Contract, $"{at}.contract") ?? tx switch
-        {
-            CreateContract t => (t.Parameters is null ? $"{at}.parameters: missing" : null) ?? Text(t.Parameters?.MergeMethod, $"{at}.parameters.mergeMethod")
-                ?? (t.Timings is null ? $"{at}.timings: missing" : null),
-            RegisterNode t => Name(t.NodeId, $"{at}.nodeId") ?? SignatureProblem(t, at)
-                ?? (t.Parameters is null ? $"{at}.parameters: missing" : null) ?? Text(t.Parameters?.MergeMethod, $"{at}.parameters.mergeMethod")
-                ?? (t.Address is null ? null : Url(t.Address, $"{at}.address")),
-            CheckIn t => Name(t.NodeId, $"{at}.nodeId") ?? (t.Weight < 0 ? $"{at}.weight: cannot be negative" : null),
-            PublishMerge t => Name(t.NodeId, $"{at}.nodeId") ?? (t.Excluded is null ? $"{at}.excluded: missing"
-                : t.Excluded.Count > 100_000 || t.Excluded.Any(n => Name(n, "") is not null) ? $"{at}.excluded: every entry must be a node name" : null),
-            ReportProgress t => Name(t.NodeId, $"{at}.nodeId"),
-            FinishTraining t => Name(t.NodeId, $"{at}.nodeId"),
-            LeaveContract t => Name(t.NodeId, $"{at}.nodeId"),
-            RemoveNode t => Name(t.NodeId, $"{at}.nodeId"),
-            ReportLostMerge t => Name(t.NodeId, $"{at}.nodeId"),
-            ResetContract or Tick => null,
-            _ => $"{at}: unknown kind",
-        };
-    }
-
-    private static string? SignatureProblem(RegisterNode t, string at)
-    {
-        if (t.Signature?.Tensors is not { } tensors)
-        {
-            return $"{at}.signature.tensors: missing";
-        }
-        if (tensors.Count > MaxTensors)
-        {
-            return $"{at}.signature.tensors: more than {MaxTensors}";
-        }
-        for (int i = 0; i < tensors.Count; i++)
-        {
-            if (tensors[i] is not { Name: not null, Shape: not null } spec)
-            {
-                return $"{at}.signature.tensors[{i}]: name and shape are required";
-            }
-            if (!Enum.IsDefined(spec.DType) || spec.Shape.Any(d => d < 0))
-            {
-                return $"{at}.signature.tensors[{i}]: unknown dtype or negative dimension";
-            }
-        }
-        return null;
-    }
-
-    private static string? Name(string? value, string field) =>
-        string.IsNullOrEmpty(value) ? $"{field}: missing"
-        : value.Length > MaxNameLength ? $"{field}: longer than {MaxNameLength} characters"
-        : value.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-' or ':' or '/')) ? $"{field}: only letters, digits and . _ - : / are allowed"
-        : null;
-
-    private static string? Text(string? value, string field) =>
-        string.IsNullOrEmpty(value) ? $"{field}: missing" : value.Length > MaxNameLength ? $"{field}: longer than {MaxNameLength} characters" : null;
 
     private static string? Identity(string? value, string field) =>
         SpiffeId.TryParse(value, out _, out string? error) ? null : $"{field}: {error}";
 
     private static string? Key(string? value, string field) => KeyProblem(value) is { } problem ? $"{field}: {problem}" : null;
-
-    private static string? Url(string? value, string field) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme == Uri.UriSchemeHttps && value!.Length <= 2 * MaxNameLength
-            ? null : $"{field}: not an https URL";
 
     private static bool IsSignature(string? value)
     {

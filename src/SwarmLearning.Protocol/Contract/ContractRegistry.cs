@@ -18,6 +18,10 @@ public sealed record ContractRegistry(ImmutableSortedDictionary<string, Contract
     /// <summary>Applies a transaction; a refusal leaves the registry as it was.</summary>
     public (ContractRegistry Registry, TxOutcome Outcome) Apply(ContractTx tx, TxContext context)
     {
+        if (ContractTxShape.Problem(tx) is { } malformed)
+        {
+            return (this, new TxOutcome(false, "malformed", malformed, [], tx?.Contract is { } name ? Contracts.GetValueOrDefault(name)?.Version ?? 0 : 0));
+        }
         var events = new List<ContractEvent>();
         var current = Contracts.GetValueOrDefault(tx.Contract);
         try

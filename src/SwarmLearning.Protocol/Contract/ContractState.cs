@@ -38,7 +38,11 @@ public sealed record CheckInRecord(string NodeId, ContentHash ModelHash, long We
 public sealed record LateRecord(string NodeId, long TargetRound, ContentHash ModelHash, long Weight, DateTimeOffset At);
 
 /// <summary>One input of a merge: <see cref="Key"/> is the node id, with "@rN" added for a late model meant for round N.</summary>
-public sealed record MergeContribution(string Key, string NodeId, ContentHash ModelHash, long WeightMicros, int Staleness);
+public sealed record MergeContribution(string Key, string NodeId, ContentHash ModelHash, long WeightMicros, int Staleness)
+{
+    /// <summary>The key of a node's contribution: its id for the current round, "id@rN" for a late model meant for round N.</summary>
+    public static string KeyFor(string nodeId, long? lateForRound = null) => lateForRound is { } n ? $"{nodeId}@r{n}" : nodeId;
+}
 
 /// <summary>The current round.</summary>
 public sealed record RoundState(

@@ -220,7 +220,7 @@ public static partial class TrainingContract
         var round = state.Round;
         var contributions = round.CheckIns
             .Where(c => c.WeightMicros > 0 || round.Number == 0)
-            .Select(c => new MergeContribution(c.NodeId, c.NodeId, c.ModelHash, c.WeightMicros, 0))
+            .Select(c => new MergeContribution(MergeContribution.KeyFor(c.NodeId), c.NodeId, c.ModelHash, c.WeightMicros, 0))
             .ToList();
         foreach (var late in state.LatePool.Values)
         {
@@ -230,7 +230,7 @@ public static partial class TrainingContract
                 Say(events, state, "late-dropped", $"node '{late.NodeId}''s late model for round {late.TargetRound} is now {staleness} rounds old and was dropped");
                 continue;
             }
-            contributions.Add(new MergeContribution($"{late.NodeId}@r{late.TargetRound}", late.NodeId, late.ModelHash,
+            contributions.Add(new MergeContribution(MergeContribution.KeyFor(late.NodeId, late.TargetRound), late.NodeId, late.ModelHash,
                 late.Weight * WeightScale / (staleness + 1), staleness));
         }
         var leaders = LeaderOrder(state.Name, round.Number, LeaderCandidates(state));
