@@ -1,10 +1,12 @@
-"""The ML channel's generated gRPC code, made on first use from proto/ml.proto with grpc_tools (Debian:
-python3-grpc-tools) into a cache folder, so no generated file is kept in the repository."""
+"""The ML channel's generated gRPC code, made on first use from the proto with grpc_tools (Debian:
+python3-grpc-tools) into a cache folder, so no generated file is kept in the repository. The proto is the one shipped
+inside the installed package (setup.py copies it there), else the repository's proto/ml.proto, or $SWARM_PROTO."""
 
 import hashlib
 import importlib
 import os
 import sys
+import tempfile
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -29,7 +31,12 @@ def load():
         except ImportError as e:
             raise RuntimeError("grpc_tools is missing: install it with `apt-get install python3-grpc-tools`") from e
         staging = cache + ".tmp-%d" % os.getpid()
-        os.makedirs(staging, exist_ok=True)
+        try:
+            os.makedirs(staging, exist_ok=True)
+        except OSError:  # no writable home (a service account): a private folder under the temp folder instead
+            cache = os.path.join(tempfile.gettempdir(), "swarmlearning-%d" % os.getuid(), "proto-" + digest)
+            staging = cache + ".tmp-%d" % os.getpid()
+            os.makedirs(staging, mode=0o700, exist_ok=True)
         status = protoc.main(["protoc", "-I" + os.path.dirname(proto), "--python_out=" + staging, "--grpc_python_out=" + staging, proto])
         if status != 0:
             raise RuntimeError("generating the gRPC code from %s failed (protoc exit %d)" % (proto, status))

@@ -16,7 +16,7 @@ internal static class ConfigFile
 
     /// <summary>Options whose values are paths, resolved against the config file's folder.</summary>
     private static readonly HashSet<string> PathSettings =
-        ["data-dir", "join-token-file", "cert", "key", "capath", "trusted-issuer", "model-dir", "ml-dir"];
+        ["data-dir", "join-token-file", "cert", "key", "capath", "trusted-issuer", "model-dir", "ml-dir", "scratch-dir", "ml-data-dir"];
 
     public static Option<string?> Option() => new(Name)
     {

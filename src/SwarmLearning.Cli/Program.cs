@@ -25,6 +25,7 @@ foreach (var command in SwarmLearning.Cli.Operations.OperationsCommands.Create()
 try
 {
     args = SwarmLearning.Cli.ConfigFile.Apply(root, args); // --config FILE: its settings become flags (the command line wins)
+    args = SwarmLearning.Cli.HpeEnvironment.Apply(root, args); // then HPE's SL_* variables, for options still unset
 }
 catch (SwarmException e)
 {

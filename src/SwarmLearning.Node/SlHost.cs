@@ -81,6 +81,9 @@ public sealed partial class SlHost : IAsyncDisposable
         return new SlHost(channel, files, ledger, ledgerKey, events, logger);
     }
 
+    /// <summary>The variables the node sets in the ML program's environment (a user's --ml-e may not set them).</summary>
+    public static IReadOnlyList<string> NodeVariables { get; } = ["SWARM_ML_ENDPOINT", "SWARM_WORK_DIR", "SWARM_NODE_NAME", "SWARM_MODEL_DIR"];
+
     /// <summary>Runs the ML program to its end with the channel's endpoint in its environment; returns its exit code.</summary>
     public async Task<int> RunProgramAsync(SlOptions options, ILogger programLogger, CancellationToken cancellationToken)
     {

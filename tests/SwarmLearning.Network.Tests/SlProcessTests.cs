@@ -1,8 +1,4 @@
-using System.Net.Http.Json;
 using System.Text.RegularExpressions;
-using SwarmLearning.Identity.Client;
-using SwarmLearning.Identity.Tls;
-using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Testing;
 
@@ -15,28 +11,13 @@ namespace SwarmLearning.Network.Tests;
 /// </summary>
 public sealed partial class SlProcessTests : IAsyncLifetime
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "swarm-sl-" + Guid.NewGuid().ToString("N")[..8]);
-    private readonly List<SwarmProcess> _processes = [];
-    private readonly Dictionary<string, int> _apis = [];
-    private string _identityAddress = "";
+    private LoopbackSwarm _swarm = null!;
 
     private static string CSharpProgram => $"dotnet {Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-torchsharp", "bin", SwarmProcess.Configuration, "net10.0", "linear-toy.dll")}";
 
     private static string PythonProgram => $"/usr/bin/python3 {Path.Combine(SwarmProcess.RepositoryRoot, "tests", "ml-programs", "linear-pytorch", "train.py")}";
 
-    public async Task InitializeAsync()
-    {
-        var identity = Track(SwarmProcess.Start("run-spire-server", "--data-dir", Path.Combine(_root, "id"), "--host", "127.0.0.1", "--port", "0"));
-        _identityAddress = "127.0.0.1:" + (await identity.WaitForAsync(@"listening on 127\.0\.0\.1:(\d+)")).Groups[1].Value;
-        foreach (string name in new[] { "sn1", "sn2" })
-        {
-            _apis[name] = Loopback.FreePort();
-            var arguments = new List<string> { "run-sn", "--name", name, "--data-dir", Path.Combine(_root, name), "--ledger-port", $"{Loopback.FreePort()}", "--api-port", $"{_apis[name]}",
-                "--sn-fs-port", $"{Loopback.FreePort()}", "--identity-server", _identityAddress, "--join-token", await Token($"sn/{name}") };
-            arguments.AddRange(name == "sn1" ? ["--sentinel"] : ["--sentinel-ip", "127.0.0.1", "--sentinel-api-port", $"{_apis["sn1"]}"]);
-            await Track(SwarmProcess.Start([.. arguments])).WaitForAsync("SN ready", TimeSpan.FromSeconds(90));
-        }
-    }
+    public async Task InitializeAsync() => _swarm = await LoopbackSwarm.StartAsync();
 
     [Fact]
     public async Task Three_nodes_one_in_python_reach_the_ledgers_final_model_and_a_killed_node_rejoins()
@@ -70,8 +51,8 @@ public sealed partial class SlProcessTests : IAsyncLifetime
         Assert.Equal(ContractStatus.Completed, contract.Status);
         Assert.All(finals, hash => Assert.Equal(contract.FinalModel.Hex, hash));
         Assert.True(contract.History.Count >= 6, $"{contract.History.Count} merges");
-        Assert.True(File.Exists(Path.Combine(_root, "a3", "model", "train_sw.log")), "the Python node's _sw.log");
-        Assert.Contains("training over", await File.ReadAllTextAsync(Path.Combine(_root, "a1", "model", "linear-toy_sw.log")), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(_swarm.Root, "a3", "model", "train_sw.log")), "the Python node's _sw.log");
+        Assert.Contains("training over", await File.ReadAllTextAsync(Path.Combine(_swarm.Root, "a1", "model", "linear-toy_sw.log")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -177,50 +158,13 @@ public sealed partial class SlProcessTests : IAsyncLifetime
     private static long LastRound(SwarmProcess node) =>
         MergedRound().Matches(node.Output).Select(m => long.Parse(m.Groups[1].Value)).DefaultIfEmpty(0).Max();
 
-    private async Task<SwarmProcess> StartSl(string name, string program, bool token = true, IReadOnlyDictionary<string, string>? environment = null, bool waitReady = true, string stragglers = "10s")
-    {
-        var arguments = new List<string>
-        {
-            "run-sl", "--name", name, "--data-dir", Path.Combine(_root, name), "--sl-fs-port", "0", "--sn-api-port", $"{_apis["sn1"]}", "--sn", $"127.0.0.1:{_apis["sn2"]}",
-            "--identity-server", _identityAddress, "--wait-window", "1s", "--leader-timeout", "5s", "--straggler-timeout", stragglers, "--ml-cmd", program,
-        };
-        if (token)
-        {
-            arguments.AddRange(["--join-token", await Token($"sl/{name}")]);
-        }
-        var process = Track(SwarmProcess.Start(environment, [.. arguments]));
-        if (waitReady)
-        {
-            await process.WaitForAsync("SL ready", TimeSpan.FromSeconds(60));
-        }
-        return process;
-    }
+    private Task<SwarmProcess> StartSl(string name, string program, bool token = true, IReadOnlyDictionary<string, string>? environment = null, bool waitReady = true, string stragglers = "10s") =>
+        _swarm.StartSl(name, program, token, environment, waitReady, stragglers);
 
-    private async Task<ContractState> ContractAsync(string node, string contract)
-    {
-        var folder = new SvidFolder(Path.Combine(_root, node, "identity"));
-        var svid = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
-        using var http = new HttpClient(MutualTls.Handler(svid, PeerPolicy.Under(svid, "sn")));
-        return (await http.GetFromJsonAsync<ContractState>(new Uri($"https://127.0.0.1:{_apis["sn2"]}/v1/contracts/{contract}"), LedgerJson.Options))!;
-    }
-
-    private Task<string> Token(string path) => SwarmProcess.CreateJoinTokenAsync(Path.Combine(_root, "id"), $"spiffe://swarm.local/{path}");
-
-    private SwarmProcess Track(SwarmProcess process)
-    {
-        _processes.Add(process);
-        return process;
-    }
+    private Task<ContractState> ContractAsync(string node, string contract) => _swarm.ContractAsync(node, contract);
 
     [GeneratedRegex(@"loaded merged model \w+ of round (\d+)")]
     private static partial Regex MergedRound();
 
-    public async Task DisposeAsync()
-    {
-        foreach (var process in Enumerable.Reverse(_processes))
-        {
-            await process.DisposeAsync();
-        }
-        Directory.Delete(_root, recursive: true);
-    }
+    public async Task DisposeAsync() => await _swarm.DisposeAsync();
 }

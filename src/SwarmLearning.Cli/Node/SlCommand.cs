@@ -32,7 +32,10 @@ internal static class SlCommand
         var mlCommand = new Option<string?>("--ml-cmd") { Description = "the ML program, run with sh -c (it finds the node through SWARM_ML_ENDPOINT); without it (or with '') the node waits for a program started by hand, serving its parameter files" };
         var mlDir = new Option<string?>("--ml-dir") { Description = "the ML program's working folder (default: the current one)" };
         var gpu = new Option<string?>("--gpu") { Description = "GPUs the ML program may use: indices (0,2) or all; default none (CPU)" };
-        var modelDir = new Option<string?>("--model-dir") { Description = "model folder: the <program-name>_sw.log goes here (default <data-dir>/model)" };
+        var modelDir = new Option<string?>("--model-dir") { Description = "model folder, the program's MODEL_DIR: the <program-name>_sw.log goes here (default <data-dir>/model)" };
+        var scratchDir = new Option<string?>("--scratch-dir") { Description = "the program's SCRATCH_DIR, for what it saves (default <data-dir>/scratch)" };
+        var mlDataDir = new Option<string?>("--ml-data-dir") { Description = "the program's DATA_DIR: where this site's training data is" };
+        var mlEnvironment = new Option<string[]>("--ml-e") { Description = "NAME=VALUE in the ML program's environment (HPE's --ml-e; repeatable; wins over MODEL_DIR, SCRATCH_DIR, DATA_DIR)" };
         var noLead = new Option<bool>("--no-lead") { Description = "never lead a merge (HPE: SL_MAKE_ME_ADMIN=False)" };
         var waitWindow = new Option<string>("--wait-window") { Description = "contract timing, if this node creates the contract: wait for more peers after quorum", DefaultValueFactory = _ => "30s" };
         var leaderTimeout = new Option<string>("--leader-timeout") { Description = "contract timing: replace a leader that has not merged after", DefaultValueFactory = _ => "600s" };
@@ -40,7 +43,7 @@ internal static class SlCommand
         var foreground = Operations.OperationsCommands.ForegroundOption();
         var command = new Command("run-sl", "run a Swarm Learning node: it starts the ML program, shares its parameters with the other nodes and merges")
         {
-            name, dataDir, host, filePort, compress, snIp, snApiPort, moreSns, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, mlCommand, mlDir, gpu, modelDir, noLead, foreground,
+            name, dataDir, host, filePort, compress, snIp, snApiPort, moreSns, identityServer, joinToken, joinTokenFile, cert, key, capath, apls, mlCommand, mlDir, mlEnvironment, mlDataDir, gpu, modelDir, scratchDir, noLead, foreground,
             waitWindow, leaderTimeout, stragglerTimeout, ConfigFile.Option(),
         };
         command.SetAction((parse, cancellationToken) => !parse.GetValue(foreground)
@@ -52,10 +55,19 @@ internal static class SlCommand
             SwarmLearning.Identity.OwnerOnlyFile.CreateDirectory(data); // first, so nothing creates it with wider permissions
             string models = Path.GetFullPath(parse.GetValue(modelDir) ?? Path.Combine(data, "model"));
             string? program = string.IsNullOrWhiteSpace(parse.GetValue(mlCommand)) ? null : parse.GetValue(mlCommand); // --ml-cmd '' overrides a config file's program
-            var environment = new Dictionary<string, string>();
+            string scratch = Path.GetFullPath(parse.GetValue(scratchDir) ?? Path.Combine(data, "scratch"));
+            var environment = new Dictionary<string, string> { ["MODEL_DIR"] = models, ["SCRATCH_DIR"] = scratch };
+            if (parse.GetValue(mlDataDir) is { } mlData)
+            {
+                environment["DATA_DIR"] = Path.GetFullPath(mlData);
+            }
             if (parse.GetValue(gpu) is { } gpus)
             {
                 environment["CUDA_VISIBLE_DEVICES"] = GpuSelection.Resolve(gpus, GpuSelection.Detect());
+            }
+            foreach (var (variable, value) in MlEnvironment.Parse(parse.GetValue(mlEnvironment) ?? []))
+            {
+                environment[variable] = value;
             }
             var timings = new ContractTimings(Duration.Parse(parse.GetValue(waitWindow)!, "--wait-window"), Duration.Parse(parse.GetValue(leaderTimeout)!, "--leader-timeout"),
                 ContractTimings.Default.MaxStaleness, parse.GetValue(stragglerTimeout) is { } straggler ? Duration.Parse(straggler, "--straggler-timeout") : null);
@@ -64,6 +76,7 @@ internal static class SlCommand
                 throw new SwarmException(problem);
             }
             Directory.CreateDirectory(models);
+            SwarmLearning.Identity.OwnerOnlyFile.CreateDirectory(scratch);
             using var swLog = new SwLogProvider(Path.Combine(models, MlProgram.NameOf(program ?? "ml") + "_sw.log"));
             using var logs = LoggerFactory.Create(logging => CommandRun.ConsoleLogging(logging.AddProvider(swLog)));
             var identity = await Network.SnCommand.IdentityOf(parse.GetValue(cert), parse.GetValue(key), parse.GetValue(capath), parse.GetValue(identityServer)!, JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)),
