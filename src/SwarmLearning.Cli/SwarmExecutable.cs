@@ -6,6 +6,11 @@ namespace SwarmLearning.Cli;
 /// </summary>
 internal static class SwarmExecutable
 {
+    /// <summary>This build's version, as `swarm --version` prints it (VERSION, plus the commit).</summary>
+    public static string Version =>
+        typeof(SwarmExecutable).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+
     /// <summary>The executable and the arguments that come before swarm's own.</summary>
     public static (string File, string[] Prefix) Command()
     {

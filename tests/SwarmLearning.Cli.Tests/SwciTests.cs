@@ -46,6 +46,49 @@ public sealed class SwciTests : IAsyncLifetime
         Assert.DoesNotContain("> contract list", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task An_hpe_swci_init_script_runs_with_the_operators_identity_and_swop_commands_are_refused_clearly()
+    {
+        await Swci("context", "create", "ops", "--sn", $"127.0.0.1:{_api}", "--identity-server", _identity, "--join-token", await Token("swci/ops"));
+        string script = Path.Combine(_home, "swci-init");
+        await File.WriteAllLinesAsync(script,
+        [
+            "# HPE's swci-init, as its examples write it",
+            "EXIT ON FAILURE",
+            $"wait for ip 127.0.0.1 {_api} 12",
+            $"create context test-mnist with ip 127.0.0.1 {_api}",
+            "switch context test-mnist",
+            "CREATE CONTRACT defaultbb.cqdb.sml.hpe",
+            "LIST CONTRACTS",
+            "LIST NODES",
+            "EXIT ON FAILURE OFF",
+            "CREATE TASK FROM taskdefs/run_mnist_pyt.yaml",
+            "ASSIGN TASK run_mnist_pyt TO defaulttaskbb.taskdb.sml.hpe WITH 2 PEERS",
+            "EXIT ON FAILURE",
+            "SLEEP 1",
+            "GET CONTEXT VERSION",
+            "EXIT",
+            "LIST CONTRACTS",
+        ]);
+        var (code, output) = await SwarmProcess.RunAsUserAsync(Environment, "swci", "script", script);
+
+        Assert.True(code == 0, output);
+        Assert.Contains("is up: spiffe://swarm.local/sn/sn1", output, StringComparison.Ordinal); // a context existed: checked over mTLS
+        Assert.Contains("context test-mnist: spiffe://swarm.local/swci/ops", output, StringComparison.Ordinal);
+        Assert.Contains("contract defaultbb.cqdb.sml.hpe: created when its first node registers", output, StringComparison.Ordinal);
+        Assert.Matches(@"SN\s+spiffe://swarm.local/sn/sn1", output);
+        Assert.Contains("'CREATE TASK' is a SWOP task command", output, StringComparison.Ordinal);
+        Assert.Contains("swci-init:10 failed (exit 2); going on, as EXIT ON FAILURE is OFF", output, StringComparison.Ordinal);
+        Assert.Contains("'ASSIGN TASK' is a SWOP task command", output, StringComparison.Ordinal);
+        Assert.Contains("swarm 0.", output, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(output, "> LIST CONTRACTS")); // nothing after EXIT
+
+        await File.WriteAllLinesAsync(script, ["EXIT ON FAILURE", "ASSIGN TASK t TO defaulttaskbb.taskdb.sml.hpe WITH 1 PEERS", "LIST NODES"]);
+        (code, output) = await SwarmProcess.RunAsUserAsync(Environment, "swci", "script", script);
+        Assert.Equal(2, code);
+        Assert.Contains("swci-init:2 failed (exit 2); the lines after it were not run", output, StringComparison.Ordinal);
+    }
+
     private async Task<string> Swci(params string[] arguments)
     {
         var (code, output) = await SwarmProcess.RunAsUserAsync(Environment, ["swci", .. arguments]);

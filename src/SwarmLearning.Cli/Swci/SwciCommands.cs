@@ -35,14 +35,19 @@ internal static class SwciCommands
         var identityServer = new Option<string>("--identity-server") { Description = "identity server host:port", DefaultValueFactory = _ => "127.0.0.1:8081" };
         var joinToken = JoinTokenInput.ValueOption("one-time token for spiffe://<trust-domain>/swci/<name>");
         var joinTokenFile = JoinTokenInput.FileOption();
-        var create = new Command("create", "create a context and make it current: get the operator's SVID, put its ledger key on the chain") { name, sns, identityServer, joinToken, joinTokenFile };
+        var identityOf = new Option<string?>("--identity-of") { Description = "act with the identity of this other context (no join token needed)" };
+        var create = new Command("create", "create a context and make it current: get the operator's SVID, put its ledger key on the chain") { name, sns, identityServer, joinToken, joinTokenFile, identityOf };
         create.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
-            var context = new SwciContext(parse.GetValue(name)!, parse.GetValue(sns)!);
+            if (parse.GetValue(identityOf) is { } other && !SwciContext.Load(other).HasIdentity)
+            {
+                throw new SwarmException($"context '{other}' has no identity to share");
+            }
+            var context = new SwciContext(parse.GetValue(name)!, parse.GetValue(sns)!, parse.GetValue(identityOf));
             context.Save();
             if (JoinTokenInput.Resolve(parse.GetValue(joinToken), parse.GetValue(joinTokenFile)) is { } token)
             {
-                using (await new IdentityClient(parse.GetValue(identityServer)!).AttestAsync(JoinToken.Parse(token), new SvidFolder(Path.Combine(context.Folder, "identity")), cancellationToken: cancellationToken)) { }
+                using (await new IdentityClient(parse.GetValue(identityServer)!).AttestAsync(JoinToken.Parse(token), new SvidFolder(Path.Combine(context.IdentityFolder, "identity")), cancellationToken: cancellationToken)) { }
             }
             using var session = context.Open();
             await session.Ledger.RegisterKeyAsync(cancellationToken);
@@ -161,60 +166,67 @@ internal static class SwciCommands
     {
         var address = new Argument<string>("address") { Description = "an SN API host:port" };
         var timeout = new Option<string>("--timeout") { DefaultValueFactory = _ => "10m", Description = "give up after" };
-        var command = new Command("wait-for", "WAIT FOR IP: until the SN API at the address answers (over mTLS)") { address, timeout };
-        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        var command = new Command("wait-for", "WAIT FOR IP: until the SN API at the address answers (over mTLS; without a context yet, until it accepts connections)") { address, timeout };
+        command.SetAction((parse, cancellationToken) => CommandRun.Guarded(() =>
+            WaitForSnAsync(parse.GetValue(address)!, Duration.Parse(parse.GetValue(timeout)!, "--timeout"), cancellationToken)));
+        return command;
+    }
+
+    /// <summary>Waits until the SN API at <paramref name="address"/> answers, as the current context's operator when there is one.</summary>
+    public static async Task WaitForSnAsync(string address, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow + limit;
+        var current = SwciContext.TryCurrent();
+        using var session = current is { HasIdentity: true } ? (current with { Sns = [address] }).Open() : null;
+        while (true)
         {
-            var context = SwciContext.Current() with { Sns = [parse.GetValue(address)!] };
-            var until = DateTime.UtcNow + Duration.Parse(parse.GetValue(timeout)!, "--timeout");
-            using var session = context.Open();
-            while (true)
+            try
             {
-                try
+                if (session is null)
                 {
-                    var health = await session.GetAsync<SnHealth>("/v1/health", cancellationToken);
-                    Console.WriteLine($"{parse.GetValue(address)} is up: {health.Id}, height {health.Height}");
+                    await ConnectAsync(address, cancellationToken);
+                    Console.WriteLine($"{address} accepts connections (no context yet: its identity is checked once a context is created)");
                     return;
                 }
-                catch (SwarmException) when (DateTime.UtcNow < until)
-                {
-                    await Task.Delay(1000, cancellationToken);
-                }
+                var health = await session.GetAsync<SnHealth>("/v1/health", cancellationToken);
+                Console.WriteLine($"{address} is up: {health.Id}, height {health.Height}");
+                return;
             }
-        }));
-        return command;
+            catch (Exception e) when (e is SwarmException or System.Net.Sockets.SocketException && DateTime.UtcNow < until)
+            {
+                await Task.Delay(1000, cancellationToken);
+            }
+            catch (System.Net.Sockets.SocketException e)
+            {
+                throw new SwarmException($"{address} did not accept a connection within {limit}: {e.Message}");
+            }
+        }
+    }
+
+    private static async Task ConnectAsync(string address, CancellationToken cancellationToken)
+    {
+        if (!Uri.TryCreate("tcp://" + address, UriKind.Absolute, out var endpoint) || endpoint.Port <= 0)
+        {
+            throw new SwarmException($"'{address}' is not HOST:PORT");
+        }
+        using var client = new System.Net.Sockets.TcpClient();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await client.ConnectAsync(endpoint.IdnHost, endpoint.Port, timeout.Token);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new System.Net.Sockets.SocketException((int)System.Net.Sockets.SocketError.TimedOut);
+        }
     }
 
     private static Command Script(Command swci)
     {
-        var file = new Argument<string>("file") { Description = "one swci command per line (as after `swarm swci`); # starts a comment" };
-        var command = new Command("script", "run a file of swci commands in order; stops at the first that fails") { file };
-        command.SetAction(async (parse, cancellationToken) =>
-        {
-            string path = parse.GetValue(file)!;
-            if (!File.Exists(path))
-            {
-                await Console.Error.WriteLineAsync($"error: {path} does not exist");
-                return 2;
-            }
-            int number = 0;
-            foreach (string raw in await File.ReadAllLinesAsync(path, cancellationToken))
-            {
-                number++;
-                string line = raw.Split('#')[0].Trim();
-                if (line.Length == 0)
-                {
-                    continue;
-                }
-                Console.WriteLine($"> {line}");
-                int code = await swci.Parse(CommandLineParser.SplitCommandLine(line).ToList()).InvokeAsync(cancellationToken: cancellationToken);
-                if (code != 0)
-                {
-                    await Console.Error.WriteLineAsync($"error: {path}:{number} failed (exit {code}); the lines after it were not run");
-                    return code;
-                }
-            }
-            return 0;
-        });
+        var file = new Argument<string>("file") { Description = "one command per line: HPE's SWCI language (CREATE CONTEXT ... WITH IP ..., LIST CONTRACTS, EXIT ON FAILURE, ...) or ours (as after `swarm swci`); # starts a comment" };
+        var command = new Command("script", "run a file of swci commands in order (an HPE swci-init script too); stops at the first that fails unless EXIT ON FAILURE OFF") { file };
+        command.SetAction((parse, cancellationToken) => new SwciScript(swci, parse.GetValue(file)!).RunAsync(cancellationToken));
         return command;
     }
 

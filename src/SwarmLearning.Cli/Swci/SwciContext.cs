@@ -12,16 +12,23 @@ namespace SwarmLearning.Cli.Swci;
 
 /// <summary>
 /// A command-interface context (HPE SWCI's "context"): which SN API to talk to, as which operator identity
-/// (spiffe://TD/swci/NAME, its SVID and ledger key under $SWARM_HOME/swci/NAME). The current one is in
-/// $SWARM_HOME/swci/current.
+/// (spiffe://TD/swci/NAME, its SVID and ledger key under $SWARM_HOME/swci/NAME). A context may use another context's
+/// identity (<see cref="IdentityOf"/>): an HPE script names its own contexts, and the operator has one identity.
+/// The current one is in $SWARM_HOME/swci/current.
 /// </summary>
-internal sealed record SwciContext(string Name, IReadOnlyList<string> Sns)
+internal sealed record SwciContext(string Name, IReadOnlyList<string> Sns, string? IdentityOf = null)
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static string Root => SwarmHome.Of("swci");
 
     public string Folder => Path.Combine(Root, Name);
+
+    /// <summary>Where the identity (SVID and ledger key) this context acts with lives.</summary>
+    public string IdentityFolder => Path.Combine(Root, IdentityOf ?? Name);
+
+    /// <summary>Whether this context's identity has an SVID on disk.</summary>
+    public bool HasIdentity => File.Exists(new SvidFolder(Path.Combine(IdentityFolder, "identity")).CertificatePath);
 
     public void Save()
     {
@@ -42,6 +49,9 @@ internal sealed record SwciContext(string Name, IReadOnlyList<string> Sns)
             : throw new SwarmException($"no context '{name}': create it with `swarm swci context create {name} --sn HOST:PORT ...`");
     }
 
+    /// <summary>The current context, or null when none was made current yet.</summary>
+    public static SwciContext? TryCurrent() => File.Exists(Path.Combine(Root, "current")) ? Current() : null;
+
     public static SwciContext Current()
     {
         string path = Path.Combine(Root, "current");
@@ -56,13 +66,13 @@ internal sealed record SwciContext(string Name, IReadOnlyList<string> Sns)
     /// <summary>Opens a session: the operator's SVID from disk, an mTLS client for reads, a ledger client for signed transactions.</summary>
     public SwciSession Open()
     {
-        var folder = new SvidFolder(Path.Combine(Folder, "identity"));
+        var folder = new SvidFolder(Path.Combine(IdentityFolder, "identity"));
         if (!File.Exists(folder.CertificatePath))
         {
-            throw new SwarmException($"context '{Name}' has no identity: create it again with a join token for spiffe://…/swci/{Name}");
+            throw new SwarmException($"context '{IdentityOf ?? Name}' has no identity: create it again with a join token for spiffe://…/swci/{IdentityOf ?? Name} (--join-token-file, or SWARM_JOIN_TOKEN)");
         }
         var identity = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
-        var key = LedgerKeyFile.OpenOrCreate(Folder);
+        var key = LedgerKeyFile.OpenOrCreate(IdentityFolder);
         var sns = Sns.Select(s => new Uri($"https://{s}")).ToList();
         return new SwciSession(identity, new SnLedgerClient(sns, identity, key, identity.Id.TrustDomain + "/main"),
             new HttpClient(MutualTls.Handler(identity, PeerPolicy.Under(identity, SwarmIdentities.SwarmNetwork))) { Timeout = TimeSpan.FromSeconds(30) }, sns);
