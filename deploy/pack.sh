@@ -32,11 +32,11 @@ for component in run-sl run-sn run-spire-server run-apls uninstall; do   # the s
 done
 rm -f "$root"/bin/*.xml   # API docs for IDEs; nothing here reads them
 cp -r python proto "$root/"
-cp -r examples/breast-cancer-pytorch "$root/examples/"
+cp -r examples/breast-cancer-pytorch examples/hpe-style-pytorch "$root/examples/"   # `pip install ./python` works in the release too
 mkdir -p "$root/examples/fashion-mnist" && cp examples/fashion-mnist/README.md "$root/examples/fashion-mnist/"
 cp docs/deploy.md "$root/README.md"
 echo "$version" > "$root/VERSION"
-find "$root" -name __pycache__ -type d -prune -exec rm -rf {} +
+find "$root" \( -name __pycache__ -o -name '*.egg-info' -o -path "$root/python/build" \) -prune -exec rm -rf {} +
 chmod -R go-w "$root"
 
 tar --owner=0 --group=0 --numeric-owner -C "$stage" -czf "$out/$name.tar.gz.partial" "$name"
