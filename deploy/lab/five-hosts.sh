@@ -20,7 +20,9 @@ export ML_CMD_1="$ML_CS --seed 1" ML_CMD_2="$ML_PY --seed 2" ML_CMD_3="$ML_CS --
 say() { echo "$(date +%T) $*"; }
 site_of() { case $1 in node1) echo h1 ;; node2) echo h2 ;; node3) echo h3 ;; *) echo h5 ;; esac; }
 log_of() { echo "$kits/$(site_of "$1")/home/logs/sl-$1.log"; }
-round_of() { { grep -ho 'merged model of round [0-9]*' "$(log_of "$1")" 2>/dev/null || true; } | awk '{print $NF}' | sort -n | tail -1 | grep . || echo -1; }
+# The latest round whose merged model the node loaded: "loaded merged model HASH of round N" (the node, every round)
+# or "loaded the merged model of round N" (the program's sync).
+round_of() { { grep -hoE 'merged model ([0-9a-f]+ )?of round [0-9]+' "$(log_of "$1")" 2>/dev/null || true; } | awk '{print $NF}' | sort -n | tail -1 | grep . || echo -1; }
 finished() { grep -q "the ML program finished" "$(log_of "$1")" 2>/dev/null || grep -q "ML program failed\|exited with" "$(log_of "$1")" 2>/dev/null; }
 all_finished() { for node in $nodes; do finished "$node" || return 1; done; }
 wait_for() { # wait_for SECONDS WHAT COMMAND...: poll once a second
