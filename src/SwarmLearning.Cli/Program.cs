@@ -16,6 +16,7 @@ root.Subcommands.Add(SwarmLearning.Cli.Licensing.LicenseCommands.License());
 root.Subcommands.Add(SwarmLearning.Cli.Up.UpCommand.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Swci.SwciCommands.Create());
 root.Subcommands.Add(SwarmLearning.Cli.Kits.KitCommand.Create());
+root.Subcommands.Add(SwarmLearning.Cli.Dashboard.DashboardCommand.Create());
 foreach (var command in SwarmLearning.Cli.Operations.OperationsCommands.Create())
 {
     root.Subcommands.Add(command);

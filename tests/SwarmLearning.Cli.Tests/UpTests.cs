@@ -37,11 +37,33 @@ public sealed class UpTests : IDisposable
     }
 
     [Fact]
-    public async Task Ctrl_c_during_training_stops_every_component()
+    public async Task The_dashboard_shows_the_swarm_live_in_a_browser_and_ctrl_c_stops_every_component()
     {
         await using var up = SwarmProcess.Start("up", "--epochs", "5", "--images-per-node", "3000", "--home", _home);
+        string url = (await up.WaitForAsync(@"dashboard\s+(http://127\.0\.0\.1:\d+/\?token=[0-9a-f]+)", TimeSpan.FromMinutes(4))).Groups[1].Value;
         await up.WaitForAsync("training: ", TimeSpan.FromMinutes(4));
         await up.WaitForAsync("merged by node", TimeSpan.FromMinutes(2));
+
+        // Debian's chromium, headless, loads the page while the swarm trains: the nodes, a round advancing, merge rows.
+        await using (var browser = await HeadlessChromium.OpenAsync(url, 1200, 1600))
+        {
+            await browser.WaitUntilAsync("document.querySelectorAll('[data-node]').length === 3", "the 3 SL nodes", TimeSpan.FromMinutes(1));
+            await browser.WaitUntilAsync("document.querySelectorAll('[data-sn]').length === 3", "the 3 SNs", TimeSpan.FromSeconds(30));
+            await browser.WaitUntilAsync("document.querySelectorAll('[data-merge-round]').length >= 1", "a merge row", TimeSpan.FromMinutes(1));
+            long round = (long)(await browser.EvaluateAsync("Number(document.querySelector('[data-contract-round]').textContent)"))!.GetValue<double>();
+            await browser.WaitUntilAsync($"Number(document.querySelector('[data-contract-round]').textContent) > {round}", "the round advancing", TimeSpan.FromMinutes(2));
+            Assert.Contains("of 6 in use", (string)(await browser.EvaluateAsync("document.getElementById('seats').textContent"))!, StringComparison.Ordinal);
+            Assert.Matches("agree on the head|no disagreement", (string)(await browser.EvaluateAsync("document.getElementById('ledger-verification').textContent"))!);
+            await browser.ScreenshotAsync(Path.Combine(SwarmProcess.RepositoryRoot, "TestResults", "dashboard", "dashboard.png"));
+            await browser.ResizeAsync(420, 1600); // a narrow window: nothing wider than it
+            Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth <= 420"))!.GetValue<bool>(), "the page fits a narrow window");
+            await browser.ScreenshotAsync(Path.Combine(SwarmProcess.RepositoryRoot, "TestResults", "dashboard", "dashboard-narrow.png"));
+        }
+        using (var http = new HttpClient())
+        {
+            var withoutToken = await http.GetAsync(url.Split('?')[0] + "api/snapshot");
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, withoutToken.StatusCode);
+        }
 
         Assert.Equal(130, await up.InterruptAsync(TimeSpan.FromMinutes(1)));
         Assert.Empty(StillRunning());

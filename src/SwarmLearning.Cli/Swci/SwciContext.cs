@@ -63,15 +63,18 @@ internal sealed record SwciContext(string Name, IReadOnlyList<string> Sns, strin
         ? [.. Directory.GetDirectories(Root).Where(d => File.Exists(Path.Combine(d, "context.json"))).Select(Path.GetFileName).Order(StringComparer.Ordinal)!]
         : [];
 
+    /// <summary>The operator's SVID from disk (renewed files are read again), or a clear error when the context has none.</summary>
+    public FileSvidSource Identity()
+    {
+        var folder = new SvidFolder(Path.Combine(IdentityFolder, "identity"));
+        return File.Exists(folder.CertificatePath) ? new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath)
+            : throw new SwarmException($"context '{IdentityOf ?? Name}' has no identity: create it again with a join token for spiffe://…/swci/{IdentityOf ?? Name} (--join-token-file, or SWARM_JOIN_TOKEN)");
+    }
+
     /// <summary>Opens a session: the operator's SVID from disk, an mTLS client for reads, a ledger client for signed transactions.</summary>
     public SwciSession Open()
     {
-        var folder = new SvidFolder(Path.Combine(IdentityFolder, "identity"));
-        if (!File.Exists(folder.CertificatePath))
-        {
-            throw new SwarmException($"context '{IdentityOf ?? Name}' has no identity: create it again with a join token for spiffe://…/swci/{IdentityOf ?? Name} (--join-token-file, or SWARM_JOIN_TOKEN)");
-        }
-        var identity = new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath);
+        var identity = Identity();
         var key = LedgerKeyFile.OpenOrCreate(IdentityFolder);
         var sns = Sns.Select(s => new Uri($"https://{s}")).ToList();
         return new SwciSession(identity, new SnLedgerClient(sns, identity, key, identity.Id.TrustDomain + "/main"),

@@ -8,6 +8,7 @@ using System.Text.RegularExpressions;
 using Spectre.Console;
 using SwarmLearning.Cli.Simulate;
 using SwarmLearning.Core;
+using SwarmLearning.Identity.Authority;
 using SwarmLearning.Identity.Client;
 using SwarmLearning.Identity.Tls;
 using SwarmLearning.Ledger.Chain;
@@ -48,6 +49,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         try
         {
             await StartInfrastructureAsync(cancellationToken);
+            await using var dashboard = await StartDashboardAsync(cancellationToken);
             var nodes = await StartNodesAsync(example, cancellationToken);
             string images = options.ImagesPerNode > 0 ? $"{options.ImagesPerNode} images" : "its whole share";
             console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {images} ({options.Partition}, seed {options.Seed}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches, " +
@@ -191,6 +193,19 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
     }
 
     private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    /// <summary>The live dashboard, as an operator of this swarm (spiffe://swarm.local/swci/dashboard), on a free local port.</summary>
+    private async Task<SwarmLearning.Network.Dashboard.DashboardServer> StartDashboardAsync(CancellationToken cancellationToken)
+    {
+        var folder = new SvidFolder(Path.Combine(options.Home, "dashboard", "identity"));
+        string token = await TokenAsync(Path.Combine(options.Home, "id"), "swci/dashboard", cancellationToken);
+        using (await new IdentityClient($"127.0.0.1:{_ports["identity"]}").AttestAsync(JoinToken.Parse(token), folder, cancellationToken: cancellationToken)) { }
+        var server = await Dashboard.DashboardCommand.StartAsync(new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath),
+            [$"127.0.0.1:{_ports["sn1"]}", $"127.0.0.1:{_ports["sn2"]}", $"127.0.0.1:{_ports["sn3"]}"], $"127.0.0.1:{_ports["apls"]}", 0,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
+        console.MarkupLine($"dashboard         [link]{Markup.Escape(server.Url)}[/]");
+        return server;
+    }
 
     private async Task<LedgerSummary> LedgerSummaryAsync(CancellationToken cancellationToken)
     {
