@@ -54,6 +54,7 @@ public sealed class UpTests : IDisposable
             await browser.WaitUntilAsync($"Number(document.querySelector('[data-contract-round]').textContent) > {round}", "the round advancing", TimeSpan.FromMinutes(2));
             Assert.Contains("of 6 in use", (string)(await browser.EvaluateAsync("document.getElementById('seats').textContent"))!, StringComparison.Ordinal);
             Assert.Matches("agree on the head|no disagreement", (string)(await browser.EvaluateAsync("document.getElementById('ledger-verification').textContent"))!);
+            await browser.WaitUntilAsync("document.querySelectorAll('[data-merge-round]').length >= 12", "12 merges (for a screenshot with curves)", TimeSpan.FromMinutes(2));
             await browser.ScreenshotAsync(Path.Combine(SwarmProcess.RepositoryRoot, "TestResults", "dashboard", "dashboard.png"));
             await browser.ResizeAsync(420, 1600); // a narrow window: nothing wider than it
             Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth <= 420"))!.GetValue<bool>(), "the page fits a narrow window");

@@ -229,9 +229,11 @@ public sealed partial class DashboardFeed : IDisposable
         string verification = sameHeight.Select(s => s.Head).Distinct().Count() > 1 ? $"DISAGREE: SNs at height {top.Height} report different heads"
             : reached.Count == 1 ? "one SN answers"
             : sameHeight.Count == reached.Count ? $"all {reached.Count} SNs agree on the head"
-            : $"no disagreement: {sameHeight.Count} of {reached.Count} SNs at the head, the others up to {top.Height - reached.Min(s => s.Height)} blocks behind";
+            : $"no disagreement: {sameHeight.Count} of {reached.Count} SNs at the head, the others up to {Blocks(top.Height - reached.Min(s => s.Height))} behind";
         return new LedgerView(top.Height, top.Head, verification);
     }
+
+    private static string Blocks(long count) => count == 1 ? "1 block" : $"{count} blocks";
 
     private async Task<SnView> HealthAsync(Uri sn, CancellationToken cancellationToken)
     {
