@@ -1,6 +1,7 @@
 """The ML channel's generated gRPC code, made on first use from the proto with grpc_tools (Debian:
 python3-grpc-tools) into a cache folder, so no generated file is kept in the repository. The proto is the one shipped
-inside the installed package (setup.py copies it there), else the repository's proto/ml.proto, or $SWARM_PROTO."""
+$SWARM_PROTO if set, else the one shipped inside the installed package (setup.py copies it there), else the
+repository's proto/ml.proto."""
 
 import hashlib
 import importlib
@@ -31,20 +32,23 @@ def load():
         except ImportError as e:
             raise RuntimeError("grpc_tools is missing: install it with `apt-get install python3-grpc-tools`") from e
         staging = cache + ".tmp-%d" % os.getpid()
+        private = False
         try:
             os.makedirs(staging, exist_ok=True)
-        except OSError:  # no writable home (a service account): a private folder under the temp folder instead
-            cache = os.path.join(tempfile.gettempdir(), "swarmlearning-%d" % os.getuid(), "proto-" + digest)
-            staging = cache + ".tmp-%d" % os.getpid()
-            os.makedirs(staging, mode=0o700, exist_ok=True)
+        except OSError:
+            # No writable home (a service account): a fresh private folder for this process only. Never a shared,
+            # predictable path: another user could plant modules there, and they would be imported.
+            staging = cache = tempfile.mkdtemp(prefix="swarmlearning-proto-")
+            private = True
         status = protoc.main(["protoc", "-I" + os.path.dirname(proto), "--python_out=" + staging, "--grpc_python_out=" + staging, proto])
         if status != 0:
             raise RuntimeError("generating the gRPC code from %s failed (protoc exit %d)" % (proto, status))
-        try:
-            os.rename(staging, cache)  # atomic: concurrent programs never see half-written modules
-        except OSError:
-            if not os.path.isfile(os.path.join(cache, "ml_pb2_grpc.py")):
-                raise
+        if not private:  # the private folder needs no rename: nobody else writes there
+            try:
+                os.rename(staging, cache)  # atomic: concurrent programs never see half-written modules
+            except OSError:
+                if not os.path.isfile(os.path.join(cache, "ml_pb2_grpc.py")):
+                    raise
     if cache not in sys.path:
         sys.path.insert(0, cache)
     return importlib.import_module("ml_pb2"), importlib.import_module("ml_pb2_grpc")

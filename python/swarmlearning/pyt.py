@@ -124,7 +124,16 @@ class SwarmCallback:
 
     def _validate(self):
         """Loss and metric of the model (now holding the merged weights) on adsValData, as HPE computes them: the sum
-        of the batch losses over the dataset size, the metric over all batches; the model is back in train mode after."""
+        of the batch losses over the dataset size, the metric over all batches; the model is back in train mode after.
+        A failure (a loss name torch.nn does not have, say) is a SwarmError with HPE's wording."""
+        try:
+            return self._loss_and_metric()
+        except SwarmError:
+            raise
+        except Exception as e:  # noqa: BLE001 - HPE wraps whatever the user's loss or metric raises
+            self._fail("Exception in method pyt.py:_calculateLocalLossAndMetrics, error message - %s" % e)
+
+    def _loss_and_metric(self):
         loss_function = getattr(torch.nn, self.lossFunction)(**self.lossFunctionArgs) if self.lossFunction else None
         metric = self._metric()
         if loss_function is None and metric is None:

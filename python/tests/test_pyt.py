@@ -125,6 +125,14 @@ class SwarmTests(unittest.TestCase):
         self.assertTrue(model.training)  # validation put the model back in training mode
         self.assertEqual(self.node.calls[0], ("register", 1, "defaultbb.cqdb.sml.hpe"))
 
+    def test_a_loss_torch_does_not_have_fails_after_the_merge_with_hpes_message(self):
+        swarm = SwarmCallback(1, 2, model=zeroed(), totalEpochs=1, adsValData=loader([1.0], [0.0]), lossFunction="NoSuchLoss")
+        swarm.on_train_begin()
+        with self.assertLogs("SwarmCallback", "ERROR"), self.assertRaisesRegex(
+                SwarmError, "^Exception in method pyt.py:_calculateLocalLossAndMetrics, error message - .*NoSuchLoss"):
+            for batch in range(3):
+                swarm.on_batch_end(batch)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -39,6 +39,20 @@ internal sealed partial class HeadlessChromium : IAsyncDisposable
         }
         var process = Process.Start(info)!;
         var browser = new HeadlessChromium(process, profile);
+        try
+        {
+            await browser.ConnectAsync(process);
+            return browser;
+        }
+        catch
+        {
+            await browser.DisposeAsync(); // never a chromium left running
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync(Process process)
+    {
         var listening = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         process.ErrorDataReceived += (_, e) =>
         {
@@ -58,8 +72,7 @@ internal sealed partial class HeadlessChromium : IAsyncDisposable
             targets = await http.GetFromJsonAsync<JsonArray>($"http://127.0.0.1:{port}/json/list");
         }
         string socket = (string)targets!.First(t => (string?)t!["type"] == "page")!["webSocketDebuggerUrl"]!;
-        await browser._socket.ConnectAsync(new Uri(socket), CancellationToken.None);
-        return browser;
+        await _socket.ConnectAsync(new Uri(socket), CancellationToken.None);
     }
 
     /// <summary>The value of a JavaScript expression in the page (JSON-compatible values only).</summary>

@@ -59,14 +59,15 @@ public sealed class UpTests : IDisposable
             await browser.ResizeAsync(420, 1600); // a narrow window: nothing wider than it
             Assert.True((await browser.EvaluateAsync("document.documentElement.scrollWidth <= 420"))!.GetValue<bool>(), "the page fits a narrow window");
             await browser.ScreenshotAsync(Path.Combine(SwarmProcess.RepositoryRoot, "TestResults", "dashboard", "dashboard-narrow.png"));
-        }
-        using (var http = new HttpClient())
-        {
-            var withoutToken = await http.GetAsync(url.Split('?')[0] + "api/snapshot");
-            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, withoutToken.StatusCode);
-        }
+            using (var http = new HttpClient())
+            {
+                var withoutToken = await http.GetAsync(url.Split('?')[0] + "api/snapshot");
+                Assert.Equal(System.Net.HttpStatusCode.Unauthorized, withoutToken.StatusCode);
+            }
 
-        Assert.Equal(130, await up.InterruptAsync(TimeSpan.FromMinutes(1)));
+            // Ctrl-C with the page still open (its event stream too): everything stops.
+            Assert.Equal(130, await up.InterruptAsync(TimeSpan.FromMinutes(1)));
+        }
         Assert.Empty(StillRunning());
         Assert.True(File.Exists(Path.Combine(_home, "logs", "sn1.log")), "the logs stay");
     }

@@ -108,6 +108,10 @@ internal sealed class SwciSession(ISvidSource identity, SnLedgerClient ledger, H
             {
                 errors.Add($"{sn.Authority}: {e.Message}");
             }
+            catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                errors.Add($"{sn.Authority}: no answer within {http.Timeout.TotalSeconds:F0} s");
+            }
         }
         throw new SwarmException($"no SN of this context answered ({string.Join("; ", errors)}); `swarm swci wait-for HOST:PORT` waits for one");
     }

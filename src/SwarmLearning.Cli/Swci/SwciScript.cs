@@ -98,6 +98,10 @@ internal sealed class SwciScript(Command swci, string path)
         string[] arguments = ["context", "create", create.Name, "--sn", create.Sn];
         string? token = Environment.GetEnvironmentVariable(JoinTokenInput.Variable);
         bool hasOwn = SwciContext.All().Contains(create.Name, StringComparer.Ordinal) && SwciContext.Load(create.Name).HasIdentity;
+        if (hasOwn)
+        {
+            Environment.SetEnvironmentVariable(JoinTokenInput.Variable, null); // its identity is on disk: a token (spent, on a re-run) is not needed
+        }
         if (string.IsNullOrWhiteSpace(token) && !hasOwn && SwciContext.TryCurrent() is { HasIdentity: true } current && current.Name != create.Name)
         {
             return [.. arguments, "--identity-of", current.IdentityOf ?? current.Name];

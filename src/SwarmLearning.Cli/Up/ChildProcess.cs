@@ -39,6 +39,10 @@ internal sealed class ChildProcess : IAsyncDisposable
         {
             info.ArgumentList.Add("--foreground"); // `swarm up` supervises its components itself
         }
+        foreach (var alias in HpeEnvironment.Aliases)
+        {
+            info.Environment.Remove(alias.Variable); // up sets its components' options itself: an operator's SL_*/SN_* must not retarget them
+        }
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

@@ -49,7 +49,9 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         try
         {
             await StartInfrastructureAsync(cancellationToken);
-            await using var dashboard = await StartDashboardAsync(cancellationToken);
+            var (operatorIdentity, dashboard) = await StartDashboardAsync(cancellationToken);
+            await using var renewed = operatorIdentity; // disposed after the dashboard (declared first)
+            await using var shown = dashboard;
             var nodes = await StartNodesAsync(example, cancellationToken);
             string images = options.ImagesPerNode > 0 ? $"{options.ImagesPerNode} images" : "its whole share";
             console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {images} ({options.Partition}, seed {options.Seed}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches, " +
@@ -194,17 +196,17 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
 
     private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
 
-    /// <summary>The live dashboard, as an operator of this swarm (spiffe://swarm.local/swci/dashboard), on a free local port.</summary>
-    private async Task<SwarmLearning.Network.Dashboard.DashboardServer> StartDashboardAsync(CancellationToken cancellationToken)
+    /// <summary>The live dashboard, as an operator of this swarm (spiffe://swarm.local/swci/dashboard, its SVID renewed), on a free local port.</summary>
+    private async Task<(ManagedSvidSource Identity, SwarmLearning.Network.Dashboard.DashboardServer Server)> StartDashboardAsync(CancellationToken cancellationToken)
     {
-        var folder = new SvidFolder(Path.Combine(options.Home, "dashboard", "identity"));
         string token = await TokenAsync(Path.Combine(options.Home, "id"), "swci/dashboard", cancellationToken);
-        using (await new IdentityClient($"127.0.0.1:{_ports["identity"]}").AttestAsync(JoinToken.Parse(token), folder, cancellationToken: cancellationToken)) { }
-        var server = await Dashboard.DashboardCommand.StartAsync(new FileSvidSource(folder.CertificatePath, folder.KeyPath, folder.BundlePath),
+        var identity = await ManagedSvidSource.StartAsync($"127.0.0.1:{_ports["identity"]}", Path.Combine(options.Home, "dashboard", "identity"), JoinToken.Parse(token),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken: cancellationToken);
+        var server = await Dashboard.DashboardCommand.StartAsync(identity,
             [$"127.0.0.1:{_ports["sn1"]}", $"127.0.0.1:{_ports["sn2"]}", $"127.0.0.1:{_ports["sn3"]}"], $"127.0.0.1:{_ports["apls"]}", 0,
             Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, cancellationToken);
         console.MarkupLine($"dashboard         [link]{Markup.Escape(server.Url)}[/]");
-        return server;
+        return (identity, server);
     }
 
     private async Task<LedgerSummary> LedgerSummaryAsync(CancellationToken cancellationToken)

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
-using SwarmLearning.Identity.Client;
 using SwarmLearning.Identity.Spiffe;
 using SwarmLearning.Identity.Tls;
 using SwarmLearning.Ledger.Chain;
@@ -11,18 +10,19 @@ using SwarmLearning.Protocol.Contract;
 namespace SwarmLearning.Network.Dashboard;
 
 /// <summary>
-/// Keeps the dashboard's <see cref="DashboardSnapshot"/> current: reads the SNs (health, contracts, progress, nodes)
-/// and the licence server as the operator (mTLS, a swci identity), and waits for the next change on the SN's long-poll
-/// of the active contract, at most a few seconds, so liveness and seats stay fresh too. Every failure becomes a
-/// line in the snapshot's problems; the loop never stops on one. Loss and metric curves are built here from the
-/// successive reports (the ledger keeps only each node's latest).
+/// Keeps the dashboard's <see cref="DashboardSnapshot"/> current: reads the SNs (health, contracts) and the licence
+/// server as the operator (mTLS, a swci identity), and waits for the next change on the SN's long-poll of the active
+/// contract, at most a few seconds, so liveness and seats stay fresh too. A read that fails becomes a line in the
+/// snapshot's problems and the rest is still shown; the loop never stops on one. Loss and metric curves are built
+/// here from the successive reports (the ledger keeps only each node's latest).
 /// </summary>
 public sealed partial class DashboardFeed : IDisposable
 {
-    /// <summary>A node that has not acted on the ledger (checked in, been merged) or said it is alive for this long is shown as late.</summary>
+    /// <summary>A node that has not acted on the ledger (checked in, been merged) for three rounds' time, and at least this long, is shown as late.</summary>
     public static readonly TimeSpan LateAfter = TimeSpan.FromSeconds(30);
 
     private const int MergesShown = 30;
+    private const int MaxCurvePoints = 500;
     private static readonly TimeSpan LongestWait = TimeSpan.FromSeconds(3);
 
     private readonly ISvidSource _identity;
@@ -33,9 +33,11 @@ public sealed partial class DashboardFeed : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Dictionary<(string Contract, string Node), SortedDictionary<long, CurvePoint>> _curves = [];
+    private readonly Dictionary<string, long> _versions = [];
     private readonly Lock _gate = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private string _json = "";
+    private string _lastWithoutTime = "";
 
     /// <summary>A feed reading <paramref name="sns"/> (and the licence server <paramref name="apls"/>, if given) as <paramref name="identity"/>.</summary>
     public DashboardFeed(ISvidSource identity, IReadOnlyList<Uri> sns, Uri? apls, ILogger logger, TimeProvider? time = null)
@@ -74,54 +76,78 @@ public sealed partial class DashboardFeed : IDisposable
         }
     }
 
-    /// <summary>Refreshes until cancelled.</summary>
+    /// <summary>Refreshes until cancelled; whatever goes wrong becomes a line on the page, and the loop goes on.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            DashboardSnapshot snapshot;
+            DashboardSnapshot? snapshot = null;
             try
             {
                 snapshot = await BuildAsync(cancellationToken);
+                Publish(snapshot);
+                await WaitForChangeAsync(snapshot, cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
             }
-            catch (Exception e) when (e is HttpRequestException or JsonException or OperationCanceledException or InvalidOperationException)
+            catch (Exception e)
             {
                 LogRefreshFailed(_logger, e.Message);
-                snapshot = new DashboardSnapshot(_time.GetUtcNow(), _identity.Id.ToString(), [], new LedgerView(-1, null, "unknown"), [], null, [$"refresh failed: {e.Message}"]);
+                Publish(new DashboardSnapshot(_time.GetUtcNow(), _identity.Id.ToString(), snapshot?.Sns ?? [], new LedgerView(-1, null, "unknown"), [], null,
+                    [$"refresh failed: {e.Message}"]));
+                try
+                {
+                    await Task.Delay(LongestWait, _time, cancellationToken);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
             }
-            Publish(snapshot);
-            await WaitForChangeAsync(snapshot, cancellationToken);
         }
     }
 
-    /// <summary>Reads everything once.</summary>
+    /// <summary>Reads everything once; a read that fails is named in the snapshot's problems, the rest is still shown.</summary>
     public async Task<DashboardSnapshot> BuildAsync(CancellationToken cancellationToken)
     {
         var problems = new List<string>();
         var sns = await Task.WhenAll(_sns.Select(sn => HealthAsync(sn, cancellationToken)));
-        var answering = sns.Where(s => s.Status == "ok" || s.Id is not null).ToList();
-        var source = _sns.FirstOrDefault(sn => sns.Any(s => s.Api == sn.Authority && s.Id is not null));
-        if (source is null)
+        var answering = sns.Where(s => s.Id is not null).ToList();
+        var seats = await SeatsAsync(cancellationToken);
+        // Contracts from the SN furthest along (the others may lag a block or two).
+        if (answering.MaxBy(s => s.Height) is not { } best)
         {
             problems.Add($"no SN answers ({string.Join("; ", sns.Select(s => $"{s.Api}: {s.Status}"))})");
-            return new DashboardSnapshot(_time.GetUtcNow(), _identity.Id.ToString(), sns, new LedgerView(-1, null, "unknown: no SN answers"), [], await SeatsAsync(cancellationToken), problems);
+            return new DashboardSnapshot(_time.GetUtcNow(), _identity.Id.ToString(), sns, new LedgerView(-1, null, "unknown: no SN answers"), [], seats, problems);
         }
-        var summaries = await GetAsync<List<ContractSummary>>(source, "/v1/contracts", cancellationToken) ?? [];
-        var alive = await AliveAsync([.. _sns.Where(sn => sns.Any(s => s.Api == sn.Authority && s.Id is not null))], cancellationToken);
+        var source = _sns.First(sn => sn.Authority == best.Api);
         var contracts = new List<ContractView>();
-        foreach (var summary in summaries.OrderBy(s => s.Name, StringComparer.Ordinal))
+        List<ContractSummary> summaries = [];
+        try
         {
-            var state = await GetAsync<ContractState>(source, $"/v1/contracts/{Uri.EscapeDataString(summary.Name)}", cancellationToken);
-            if (state is not null)
+            summaries = await GetAsync<List<ContractSummary>>(source, "/v1/contracts", cancellationToken) ?? [];
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            problems.Add($"reading the contracts from {source.Authority} failed: {e.Message}");
+        }
+        foreach (string name in summaries.Select(s => s?.Name).OfType<string>().Where(n => n.Length > 0).Order(StringComparer.Ordinal))
+        {
+            try
             {
-                contracts.Add(View(state, alive));
+                if (await GetAsync<ContractState>(source, $"/v1/contracts/{Uri.EscapeDataString(name)}", cancellationToken) is { } state)
+                {
+                    contracts.Add(View(state));
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                problems.Add($"contract '{name}': {e.Message}");
             }
         }
-        return new DashboardSnapshot(_time.GetUtcNow(), _identity.Id.ToString(), sns, LedgerOf(answering), contracts, await SeatsAsync(cancellationToken), problems);
+        return new DashboardSnapshot(_time.GetUtcNow(), _identity.Id.ToString(), sns, LedgerOf(answering), contracts, seats, problems);
     }
 
     private void Publish(DashboardSnapshot snapshot)
@@ -143,8 +169,6 @@ public sealed partial class DashboardFeed : IDisposable
         wake?.TrySetResult();
     }
 
-    private string _lastWithoutTime = "";
-
     /// <summary>The SN's long-poll on the contract that is training (if any), capped so that liveness and seats refresh too.</summary>
     private async Task WaitForChangeAsync(DashboardSnapshot snapshot, CancellationToken cancellationToken)
     {
@@ -154,12 +178,15 @@ public sealed partial class DashboardFeed : IDisposable
         {
             var active = snapshot.Contracts.FirstOrDefault(c => c.Status == nameof(ContractStatus.Active));
             var sn = _sns.FirstOrDefault(s => snapshot.Sns.Any(v => v.Api == s.Authority && v.Id is not null));
-            if (active is null || sn is null || !_versions.TryGetValue(active.Name, out long version))
+            if (active is not null && sn is not null && _versions.TryGetValue(active.Name, out long version))
             {
-                await Task.Delay(LongestWait, _time, wait.Token);
-                return;
+                using var response = await _snHttp.GetAsync(new Uri(sn, $"/v1/contracts/{Uri.EscapeDataString(active.Name)}?after={version}"), wait.Token);
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return; // the contract changed
+                }
             }
-            using var response = await _snHttp.GetAsync(new Uri(sn, $"/v1/contracts/{Uri.EscapeDataString(active.Name)}?after={version}"), wait.Token);
+            await Task.Delay(LongestWait, _time, wait.Token); // nothing to wait on, or an answer that did not wait: never a tight loop
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -171,38 +198,61 @@ public sealed partial class DashboardFeed : IDisposable
         }
     }
 
-    private readonly Dictionary<string, long> _versions = [];
-
-    private ContractView View(ContractState state, IReadOnlyDictionary<(string, string), DateTimeOffset> alive)
+    private ContractView View(ContractState state)
     {
+        if (_versions.TryGetValue(state.Name, out long before) && state.Version < before)
+        {
+            ForgetCurves(state.Name); // the contract was reset: a new run
+        }
         _versions[state.Name] = state.Version;
         string? leader = state.Status == ContractStatus.Active && state.Round.Phase == RoundPhase.Merging ? state.Round.CurrentLeader : null;
-        var now = _time.GetUtcNow();
+        var seen = state.Nodes.Keys.ToDictionary(id => id, id => LastOnLedger(state, id), StringComparer.Ordinal);
+        // Late is judged on the ledger's own clock (the latest act of any node), so local clock skew does not matter,
+        // and against the swarm's pace: three rounds' time, at least LateAfter.
+        var latest = seen.Values.Max();
+        var lateAfter = Pace(state) * 3 is var three && three > LateAfter ? three : LateAfter;
         var nodes = state.Nodes.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal).Select(n =>
         {
-            var seen = Latest(alive.TryGetValue((state.Name, n.NodeId), out var at) ? at : null, LastOnLedger(state, n.NodeId));
+            var at = seen[n.NodeId];
             string condition = n.Status == NodeStatus.Left ? "dropped"
                 : n.Status == NodeStatus.Finished || state.Status == ContractStatus.Completed ? "finished"
-                : seen is { } s && now - s > LateAfter ? "late" : "alive";
-            var curve = Curve(state.Name, n);
+                : at is null ? "not seen yet"
+                : latest - at > lateAfter ? "late" : "alive";
             return new NodeView(n.NodeId, condition, n.NodeId == leader, n.Progress?.Round, n.Progress?.EpochsDone ?? 0, n.Progress?.TotalEpochs ?? 0,
-                n.Progress?.Loss, n.Progress?.Metric, seen, curve);
+                n.Progress?.Loss, n.Progress?.Metric, at, Curve(state.Name, n));
         }).ToList();
         var merges = state.History.TakeLast(MergesShown).Reverse().Select(m =>
             new MergeView(m.Round, m.Leader, m.Contributions.Count - m.Excluded.Count, m.Excluded, m.Hash.Hex, m.At)).ToList();
-        double? best = nodes.SelectMany(n => n.Curve).Select(p => p.Metric).Where(v => v is not null).Max();
-        double? lastLoss = nodes.Select(n => n.Loss).Where(v => v is not null).DefaultIfEmpty(null).Average();
+        double? best = nodes.SelectMany(n => n.Curve).Select(p => p.Metric).Where(v => v is not null && double.IsFinite(v.Value)).Max();
+        double? lastLoss = nodes.Select(n => n.Loss).Where(v => v is not null).Average();
         return new ContractView(state.Name, state.Status.ToString(), state.Round.Number, state.Round.Phase.ToString(), leader, state.Parameters.MinPeers,
             state.Parameters.SyncFrequency, state.Parameters.MergeMethod, nodes, merges, state.History.Count, best, lastLoss,
             state.History.Count > 0 ? state.History[0].At : null, state.LatestMerged?.At, state.FinalModel.IsNone ? null : state.FinalModel.Hex);
     }
 
-    /// <summary>The node's last act on the ledger: its check-in to the current round, or the last merge that took its model.</summary>
-    private static DateTimeOffset? LastOnLedger(ContractState state, string node) =>
-        Latest(state.Round.CheckIns.Find(c => c.NodeId == node)?.At,
-            state.History.LastOrDefault(m => m.Contributions.Any(c => c.NodeId == node) && !m.Excluded.Contains(MergeContribution.KeyFor(node)))?.At);
+    /// <summary>The time between recent merges (zero before there are two).</summary>
+    private static TimeSpan Pace(ContractState state)
+    {
+        var recent = state.History.TakeLast(6).Select(m => m.At).ToList();
+        return recent.Count < 2 ? TimeSpan.Zero : (recent[^1] - recent[0]) / (recent.Count - 1);
+    }
 
-    private static DateTimeOffset? Latest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a > b ? a : b;
+    /// <summary>The node's last act on the ledger: a check-in (on time or late), or the last merge that took its model.</summary>
+    private static DateTimeOffset? LastOnLedger(ContractState state, string node) =>
+        new[]
+        {
+            state.Round.CheckIns.Find(c => c.NodeId == node)?.At,
+            state.LatePool.TryGetValue(node, out var late) ? late.At : null,
+            state.History.LastOrDefault(m => m.Contributions.Any(c => c.NodeId == node) && !m.Excluded.Contains(MergeContribution.KeyFor(node)))?.At,
+        }.Max();
+
+    private void ForgetCurves(string contract)
+    {
+        foreach (var key in _curves.Keys.Where(k => k.Contract == contract).ToList())
+        {
+            _curves.Remove(key);
+        }
+    }
 
     private List<CurvePoint> Curve(string contract, NodeRecord node)
     {
@@ -213,13 +263,16 @@ public sealed partial class DashboardFeed : IDisposable
         if (node.Progress is { } p && (p.Loss is not null || p.Metric is not null))
         {
             points[p.Round] = new CurvePoint(p.Round, p.Loss, p.Metric);
+            while (points.Count > MaxCurvePoints)
+            {
+                points.Remove(points.Keys.First()); // the page draws the latest rounds
+            }
         }
         return [.. points.Values];
     }
 
-    private static LedgerView LedgerOf(IReadOnlyList<SnView> sns)
+    private static LedgerView LedgerOf(IReadOnlyList<SnView> reached)
     {
-        var reached = sns.Where(s => s.Id is not null && s.Height >= 0).ToList();
         if (reached.Count == 0)
         {
             return new LedgerView(-1, null, "unknown: no SN answers");
@@ -239,32 +292,14 @@ public sealed partial class DashboardFeed : IDisposable
     {
         try
         {
-            var health = await _snHttp.GetFromJsonAsync<SnHealth>(new Uri(sn, "/v1/health"), LedgerJson.Options, cancellationToken);
-            return new SnView(sn.Authority, health!.Id, health.Height, health.HeadHash, health.IsLeader, health.Status);
+            var health = await _snHttp.GetFromJsonAsync<SnHealth>(new Uri(sn, "/v1/health"), LedgerJson.Options, cancellationToken)
+                ?? throw new JsonException("an empty health answer");
+            return new SnView(sn.Authority, health.Id, health.Height, health.HeadHash, health.IsLeader, health.Status ?? "ok");
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return new SnView(sn.Authority, null, -1, null, false, "no answer: " + e.Message);
         }
-    }
-
-    /// <summary>When each SL node was last seen: nodes tell only the SN they use, so every SN that answers is asked.</summary>
-    private async Task<Dictionary<(string, string), DateTimeOffset>> AliveAsync(IReadOnlyList<Uri> sns, CancellationToken cancellationToken)
-    {
-        var alive = new Dictionary<(string, string), DateTimeOffset>();
-        foreach (var sn in sns)
-        {
-            foreach (var node in await GetAsync<List<JsonElement>>(sn, "/v1/nodes", cancellationToken) ?? [])
-            {
-                if (node.TryGetProperty("contract", out var c) && c.ValueKind == JsonValueKind.String && node.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
-                    && node.TryGetProperty("lastAlive", out var seen) && seen.ValueKind == JsonValueKind.String && seen.TryGetDateTimeOffset(out var at))
-                {
-                    var key = (c.GetString()!, id.GetString()!);
-                    alive[key] = alive.TryGetValue(key, out var other) && other > at ? other : at;
-                }
-            }
-        }
-        return alive;
     }
 
     private async Task<T?> GetAsync<T>(Uri sn, string path, CancellationToken cancellationToken)
@@ -286,7 +321,7 @@ public sealed partial class DashboardFeed : IDisposable
             var licences = await _aplsHttp.GetFromJsonAsync<List<LicenceSeats>>(new Uri(_apls, "/v1/licenses"), LedgerJson.Options, cancellationToken) ?? [];
             return new SeatsView(licences.Sum(l => l.SeatsInUse), licences.Sum(l => l.Seats), null);
         }
-        catch (Exception e) when (e is HttpRequestException or JsonException || e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
             return new SeatsView(0, 0, "licence server: " + e.Message);
         }

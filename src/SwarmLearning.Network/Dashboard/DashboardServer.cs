@@ -48,6 +48,8 @@ public sealed class DashboardServer : IAsyncDisposable
     {
         string token = Convert.ToHexString(RandomNumberGenerator.GetBytes(16)).ToLowerInvariant();
         var builder = WebApplication.CreateSlimBuilder();
+        builder.Configuration.Sources.Clear(); // no appsettings.json or Kestrel__* variables may add an endpoint beside 127.0.0.1
+        builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         builder.Logging.ClearProviders();
         logging(builder.Logging);
         builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, port));
@@ -79,7 +81,9 @@ public sealed class DashboardServer : IAsyncDisposable
                 return;
             }
             context.Response.ContentType = "text/event-stream";
-            var aborted = context.RequestAborted;
+            // Ends with the request or with the server: an open tab never holds up a shutdown.
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, app.Lifetime.ApplicationStopping);
+            var aborted = ended.Token;
             string sent = "";
             while (!aborted.IsCancellationRequested)
             {
@@ -134,8 +138,9 @@ public sealed class DashboardServer : IAsyncDisposable
         {
             await _feeding;
         }
-        catch (OperationCanceledException)
+        catch (Exception)
         {
+            // the feed's loop catches its own failures; whatever still escaped must not stop the shutdown
         }
         await _app.StopAsync();
         await _app.DisposeAsync();

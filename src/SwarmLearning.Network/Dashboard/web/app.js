@@ -76,13 +76,14 @@ function chart(target, nodes, key) {
   }
 }
 
+const sections = new Map(); // contract name -> its section (names are free text: never part of an id)
+
 function renderContract(c) {
-  const id = "contract-" + c.name.replace(/[^A-Za-z0-9_-]/g, "_");
-  let section = document.getElementById(id);
+  let section = sections.get(c.name);
   if (!section) {
-    section = document.getElementById("contract-template").content.firstElementChild.cloneNode(true);
-    section.id = id;
+    section = document.getElementById("tpl-contract").content.firstElementChild.cloneNode(true);
     section.dataset.contract = c.name;
+    sections.set(c.name, section);
     document.getElementById("contracts").append(section);
   }
   section.querySelector(".contract-title").textContent = `${c.name} (${c.status.toLowerCase()})`;
@@ -91,7 +92,7 @@ function renderContract(c) {
     "round ", el("strong", { "data-contract-round": c.name }, c.round), ` · ${c.phase.toLowerCase()}`,
     c.leader ? ` · led by ${c.leader}` : "", ` · minPeers ${c.minPeers} · sync every ${c.syncFrequency} batches · merge ${c.merge}`,
     c.finalModel ? ` · final model ${short(c.finalModel)}` : "");
-  section.querySelector(".nodes").replaceChildren(...c.nodes.map(n => el("li", { class: n.state, "data-node": n.id },
+  section.querySelector(".nodes").replaceChildren(...c.nodes.map(n => el("li", { class: n.state.replace(/ /g, "-"), "data-node": n.id },
     el("div", { class: "name" }, n.id, ...(n.isLeader ? [el("span", { class: "badge" }, "leader")] : [])),
     el("div", { class: "detail" }, `${n.state} · round ${n.round ?? "–"} · last seen ${time(n.lastAlive)}`),
     el("label", {}, `epochs ${n.epochsDone} of ${n.totalEpochs || "?"}`, el("progress", { max: Math.max(1, n.totalEpochs), value: n.epochsDone })),
@@ -107,7 +108,13 @@ function renderContract(c) {
 function render(s) {
   renderNetwork(s);
   renderComparison(s.contracts);
-  for (const c of s.contracts) renderContract(c);
+  const names = new Set(s.contracts.map(c => c.name));
+  for (const [name, section] of sections) {
+    if (!names.has(name)) { section.remove(); sections.delete(name); }
+  }
+  for (const c of s.contracts) {
+    try { renderContract(c); } catch (error) { console.error(`contract ${c.name}:`, error); } // one odd contract never stops the rest
+  }
   document.getElementById("status").textContent = `live · updated ${time(s.at)}`;
 }
 
