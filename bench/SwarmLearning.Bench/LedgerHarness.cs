@@ -54,7 +54,7 @@ internal static class LedgerHarness
         {
             var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             string id = $"spiffe://swarm.local/sl/n{i:00}";
-            await leader.SubmitAsync(leader.SignAsSelf(new RegisterKey(id, ChainRules.PublicKeyOf(key))), CancellationToken.None);
+            await leader.SubmitAsSelfAsync(new RegisterKey(id, ChainRules.PublicKeyOf(key)), CancellationToken.None);
             var register = new ContractAction(new RegisterNode("bench", $"n{i:00}", new ModelSignature([new TensorSpec("w", DType.F32, [4])]), new TrainingParameters(50, 10)));
             await leader.SubmitAsync(SignedTransaction.Sign(new TxBody("swarm.local/main", id, 1, register), key), CancellationToken.None);
             senders.Add((id, key, 1));

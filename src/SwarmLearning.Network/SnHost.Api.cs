@@ -128,7 +128,7 @@ public sealed partial class SnHost
                     : Refuse(caller, RequestInput.Refused("key-exists", $"{caller} already has another ledger key on the chain; it changes only by a rotate-key transaction signed with the old key, or by an operator with a reason", StatusCodes.Status409Conflict));
             }
             return await OnLeader(context, request, async () =>
-                Json(await Ledger.SubmitAsync(Ledger.SignAsSelf(new RegisterKey(caller.ToString(), request.PublicKey)), context.RequestAborted)));
+                Json(await Ledger.SubmitAsSelfAsync(new RegisterKey(caller.ToString(), request.PublicKey), context.RequestAborted)));
         });
 
         app.MapPost("/v1/transactions", async (HttpContext context) =>

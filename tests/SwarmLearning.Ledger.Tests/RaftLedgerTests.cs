@@ -37,8 +37,14 @@ public sealed class RaftLedgerTests : IAsyncLifetime
         var first = await LeaderOf(a, b, c); // the sentinel, unless an election under load moved the lead
 
         using var node1 = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var register = await first.SubmitAsync(a.SignAsSelf(new RegisterKey("spiffe://swarm.local/sl/node1", ChainRules.PublicKeyOf(node1))), Timeout());
+        var register = await first.SubmitAsSelfAsync(new RegisterKey("spiffe://swarm.local/sl/node1", ChainRules.PublicKeyOf(node1)), Timeout());
         Assert.True(register.Accepted, register.Reason);
+        // Many at once (SL nodes starting together): the SN's own nonces reach the block in order, none is a "replay".
+        var keys = Enumerable.Range(2, 12).Select(_ => ECDsa.Create(ECCurve.NamedCurves.nistP256)).ToList();
+        var many = await Task.WhenAll(keys.Select((key, i) => Task.Run(() =>
+            first.SubmitAsSelfAsync(new RegisterKey($"spiffe://swarm.local/sl/many{i}", ChainRules.PublicKeyOf(key)), Timeout()))));
+        Assert.All(many, result => Assert.True(result.Accepted, result.Reason));
+        keys.ForEach(key => key.Dispose());
         var joined = await first.SubmitAsync(Sign(node1, 1, TestChain.Register("node1")), Timeout());
         Assert.True(joined.Accepted, joined.Reason);
         await Converged(a, b, c);

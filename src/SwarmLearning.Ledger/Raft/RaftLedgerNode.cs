@@ -114,7 +114,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
         {
             if (State?.Keys.GetValueOrDefault(sn.ToString()) != ledgerPublicKey)
             {
-                var registered = await SubmitAsync(SignAsSelf(new RegisterKey(sn.ToString(), ledgerPublicKey)), cancellationToken);
+                var registered = await SubmitAsSelfAsync(new RegisterKey(sn.ToString(), ledgerPublicKey), cancellationToken);
                 if (!registered.Accepted)
                 {
                     throw new Core.SwarmException($"could not register the ledger key of {sn}: {registered.Reason}");
@@ -123,7 +123,7 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
             var announce = apiUrl is null ? null : new AnnounceSn(sn.ToString(), endPoint.ToString(), apiUrl, fileUrl);
             if (announce is not null && State?.SnDirectory.GetValueOrDefault(sn.ToString()) != announce)
             {
-                await SubmitAsync(SignAsSelf(announce), cancellationToken);
+                await SubmitAsSelfAsync(announce, cancellationToken);
             }
             if (!IsMember(endPoint) && !await AddMemberAsync(endPoint, timeout, cancellationToken))
             {
@@ -171,13 +171,17 @@ public sealed partial class RaftLedgerNode : IAsyncDisposable
     /// <summary>Waits until this SN has applied every block the leader had committed when called (read-your-writes here).</summary>
     public Task ReadBarrierAsync(CancellationToken cancellationToken) => _cluster.ApplyReadBarrierAsync(cancellationToken).AsTask();
 
-    /// <summary>Signs <paramref name="action"/> as this SN with its next nonce (e.g. registering an SL node's ledger key).</summary>
-    public SignedTransaction SignAsSelf(LedgerAction action)
+    /// <summary>
+    /// Signs <paramref name="action"/> as this SN with its next nonce (e.g. registering an SL node's ledger key) and
+    /// submits it. Signing and queueing are one step under a lock, so this SN's transactions reach the block in nonce
+    /// order: two requests at once could otherwise queue nonce 4 before 3, and 3 would be refused as a replay.
+    /// </summary>
+    public Task<TxResult> SubmitAsSelfAsync(LedgerAction action, CancellationToken cancellationToken)
     {
         lock (_pending)
         {
             _lastNonce = Math.Max(_lastNonce, _machine.State?.Nonces.GetValueOrDefault(_options.Self.ToString()) ?? 0) + 1;
-            return SignedTransaction.Sign(new TxBody(_options.ChainId, _options.Self.ToString(), _lastNonce, action), _options.LedgerKey);
+            return SubmitAsync(SignedTransaction.Sign(new TxBody(_options.ChainId, _options.Self.ToString(), _lastNonce, action), _options.LedgerKey), cancellationToken);
         }
     }
 
