@@ -5,7 +5,7 @@ namespace SwarmLearning.Core.Tests;
 
 public sealed class MergeErrorTests
 {
-    public static TheoryData<string> Methods() => ["mean", "coordmedian", "geomedian", "trimmedmean", "krum:f=0"];
+    public static TheoryData<string> Methods() => ["mean", "coordmedian", "geomedian", "trimmedmean", "krum:f=0", "centredclip"];
 
     private static Contribution C(string id, ModelState model, double weight = 1) => new(id, model, weight);
 

@@ -10,7 +10,7 @@ namespace SwarmLearning.Core.Tests;
 public sealed class MergePropertyTests
 {
     private static readonly IMergeMethod[] s_all =
-        [new WeightedMean(), new CoordinateMedian(), new GeometricMedian(), new TrimmedMean(0.2), new Krum(1, 2)];
+        [new WeightedMean(), new CoordinateMedian(), new GeometricMedian(), new TrimmedMean(0.2), new Krum(1, 2), new CentredClipping()];
 
     private static List<Contribution> Swarm(int seed, int count) =>
         [.. Enumerable.Range(0, count).Select(i => new Contribution($"node-{i}", TestModels.Random(seed * 31 + i), 1 + (seed + i) % 4))];

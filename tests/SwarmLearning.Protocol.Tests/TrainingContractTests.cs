@@ -85,6 +85,19 @@ public sealed class TrainingContractTests
         Assert.Empty(_registry.Contracts);
     }
 
+    [Theory]
+    [InlineData("bulyan:f=2", 10, "assumes at most f=2 bad models of n >= 4f+3 = 11, but minPeers is 10")]
+    [InlineData("krum:f=2", 6, "assumes at most f=2 bad models of n >= 2f+3 = 7, but minPeers is 6")]
+    [InlineData("centredclip", 2, "raise minPeers to 3")]
+    public void A_robust_merge_whose_assumption_the_quorum_cannot_meet_is_refused(string method, int minPeers, string expected)
+    {
+        var outcome = Do(new RegisterNode("c", "a", Model, Params with { MergeMethod = method, MinPeers = minPeers }), "a");
+        Assert.Equal("bad-merge-method", outcome.Code);
+        Assert.Contains(expected, outcome.Reason);
+        Assert.Empty(_registry.Contracts);
+        Register("a", parameters: Params with { MergeMethod = method, MinPeers = minPeers + 1 });
+    }
+
     [Fact]
     public void A_node_may_contribute_only_if_up_to_date_with_the_previous_merged_model()
     {

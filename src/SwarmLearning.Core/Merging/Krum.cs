@@ -6,7 +6,7 @@ namespace SwarmLearning.Core.Merging;
 /// neighbours, keeps the <see cref="Selected"/> best-scored models and returns their weighted mean. Tolerates up to
 /// <see cref="Byzantine"/> arbitrary models when n >= 2f + 3.
 /// </summary>
-public sealed class Krum : IMergeMethod
+public sealed class Krum : IRobustMerge
 {
     /// <summary>Creates the method for at most <paramref name="byzantine"/> bad models, keeping <paramref name="selected"/> models.</summary>
     public Krum(int byzantine = 1, int selected = 1)
@@ -27,6 +27,12 @@ public sealed class Krum : IMergeMethod
 
     /// <inheritdoc />
     public string Name => $"krum:f={Byzantine},m={Selected}";
+
+    /// <inheritdoc />
+    public int MinimumModels => Math.Max(2 * Byzantine + 3, Selected + Byzantine);
+
+    /// <inheritdoc />
+    public string Assumption => $"at most f={Byzantine} bad models of n >= 2f+3 = {2 * Byzantine + 3}";
 
     /// <inheritdoc />
     public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null)

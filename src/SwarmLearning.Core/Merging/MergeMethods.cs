@@ -2,11 +2,11 @@ using System.Globalization;
 
 namespace SwarmLearning.Core.Merging;
 
-/// <summary>Creates merge methods from their names: mean, coordmedian, geomedian, trimmedmean[:fraction], krum[:f=F,m=M].</summary>
+/// <summary>Creates merge methods from their names: mean, coordmedian, geomedian, trimmedmean[:fraction], krum[:f=F,m=M], bulyan[:f=F], centredclip[:tau=T,l=L], fedavgm[:beta].</summary>
 public static class MergeMethods
 {
     /// <summary>The names accepted, for help and error texts.</summary>
-    public const string Help = "mean, coordmedian, geomedian, trimmedmean[:FRACTION] (default 0.2), krum[:f=F,m=M] (default f=1,m=1), fedavgm[:BETA] (mean plus server momentum, default 0.5)";
+    public const string Help = "mean, coordmedian, geomedian, trimmedmean[:FRACTION] (default 0.2), krum[:f=F,m=M] (default f=1,m=1), bulyan[:f=F] (default f=1; needs 4f+3 models), centredclip[:tau=T,l=L] (clipped around the last merged model; default tau: the median distance, l=3), fedavgm[:BETA] (mean plus server momentum, default 0.5)";
 
     /// <summary>Parses a method name with its options; throws <see cref="MergeException"/> with the accepted names otherwise.</summary>
     public static IMergeMethod Parse(string text)
@@ -21,9 +21,46 @@ public static class MergeMethods
             "geomedian" when options is null => new GeometricMedian(),
             "trimmedmean" => new TrimmedMean(options is null ? 0.2 : ParseNumber(options, text)),
             "krum" => ParseKrum(options, text),
+            "bulyan" => new Bulyan(WholeNumber(ParseOptions(options, text, "f")["f"], "f", text) ?? 1),
+            "centredclip" or "centeredclip" => ParseClipping(options, text),
             "fedavgm" => ParseMomentum(options, text),
             _ => throw new MergeException($"unknown merge method '{text}'; use one of: {Help}"),
         };
+    }
+
+    private static CentredClipping ParseClipping(string? options, string text)
+    {
+        var values = ParseOptions(options, text, "tau", "l");
+        return new CentredClipping(values["tau"], WholeNumber(values["l"], "l", text) ?? 3);
+    }
+
+    private static int? WholeNumber(double? value, string name, string text) =>
+        value is not { } v ? null
+        : v == Math.Floor(v) && Math.Abs(v) <= 1000 ? (int)v
+        : throw new MergeException($"merge method '{text}': {name} must be a whole number up to 1000");
+
+    /// <summary>Options written name=value, separated by commas; each name at most once, only those allowed.</summary>
+    private static Dictionary<string, double?> ParseOptions(string? options, string text, params string[] allowed)
+    {
+        var values = allowed.ToDictionary(a => a, _ => (double?)null);
+        foreach (string option in (options ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] kv = option.Split('=', 2);
+            if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+            {
+                throw new MergeException($"merge method '{text}': option '{option}' should look like {allowed[0]}=1");
+            }
+            if (!values.TryGetValue(kv[0], out var seen))
+            {
+                throw new MergeException($"merge method '{text}': unknown option '{kv[0]}' (it takes {string.Join(" and ", allowed)})");
+            }
+            if (seen is not null)
+            {
+                throw new MergeException($"merge method '{text}': option '{kv[0]}' is given twice");
+            }
+            values[kv[0]] = value;
+        }
+        return values;
     }
 
     private static ServerMomentum ParseMomentum(string? options, string text)

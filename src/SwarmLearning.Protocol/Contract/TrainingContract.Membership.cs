@@ -119,13 +119,18 @@ public static partial class TrainingContract
         {
             throw Reject("bad-parameters", problem);
         }
+        Core.Merging.IMergeMethod method;
         try
         {
-            Core.Merging.MergeMethods.Parse(parameters.MergeMethod);
+            method = Core.Merging.MergeMethods.Parse(parameters.MergeMethod);
         }
         catch (Core.MergeException e)
         {
             throw Reject("bad-merge-method", e.Message);
+        }
+        if (method is Core.Merging.IRobustMerge robust && parameters.MinPeers < robust.MinimumModels)
+        {
+            throw Reject("bad-merge-method", $"merge method '{method.Name}' assumes {robust.Assumption}, but minPeers is {parameters.MinPeers}, so a round may merge only {parameters.MinPeers} models; raise minPeers to {robust.MinimumModels} or lower f");
         }
     }
 }

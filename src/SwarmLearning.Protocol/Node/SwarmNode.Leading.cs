@@ -137,6 +137,11 @@ public sealed partial class SwarmNode
         {
             contributions.Add(new Contribution(contribution.Key, await store.GetAsync(hash, cancellationToken), Weight(contribution)));
         }
+        if (method is CentredClipping clipping && state.MergedOf(state.Round.Number - 1) is { } last)
+        {
+            var around = clipping.MergeAround(contributions, await LoadMergedAsync(state, last, cancellationToken), $"the merged model of round {last.Round}");
+            return (around.Model, around.Note);
+        }
         var result = method.Merge(contributions, _mergeBuffers);
         return (result.Model, result.Note);
     }

@@ -1,0 +1,103 @@
+using System.Globalization;
+using SwarmLearning.Core.Model;
+using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
+
+namespace SwarmLearning.Core.Merging;
+
+/// <summary>
+/// Centred clipping (Karimireddy, He and Jaggi, 2021): starting from the last merged model v, repeats
+/// <c>v ← v + Σ wᵢ (xᵢ − v) · min(1, τ / ‖xᵢ − v‖)</c>, so that no model moves the result by more than its weight × τ
+/// per step, however far it lies. τ is the clipping radius; by default (<see cref="Radius"/> null) it is the median of
+/// the models' distances from the centre, so honest updates pass nearly whole and a minority of far models is cut to
+/// the honest scale. Its guarantee needs the bad models' weight below one half and an honest centre; the round engine
+/// supplies the last merged model (<see cref="MergeAround"/>), and without one the coordinate median is the centre.
+/// </summary>
+public sealed class CentredClipping : IRobustMerge
+{
+    /// <summary>Creates the method with radius <paramref name="radius"/> (null: the median distance) and <paramref name="iterations"/> steps.</summary>
+    public CentredClipping(double? radius = null, int iterations = 3)
+    {
+        if (radius is { } r && !(r > 0 && double.IsFinite(r)))
+        {
+            throw new MergeException($"centredclip needs a positive radius tau (got {r})");
+        }
+        if (iterations is < 1 or > 100)
+        {
+            throw new MergeException($"centredclip needs 1 to 100 iterations (got {iterations})");
+        }
+        Radius = radius;
+        Iterations = iterations;
+    }
+
+    /// <summary>τ, or null for the median distance from the centre.</summary>
+    public double? Radius { get; }
+
+    /// <summary>L: clipping steps.</summary>
+    public int Iterations { get; }
+
+    /// <inheritdoc />
+    public string Name => Radius is { } r ? FormattableString.Invariant($"centredclip:tau={r},l={Iterations}") : $"centredclip:l={Iterations}";
+
+    /// <inheritdoc />
+    public int MinimumModels => 3;
+
+    /// <inheritdoc />
+    public string Assumption => "bad models hold less than half the weight, and the last merged model is honest";
+
+    /// <inheritdoc />
+    public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null) =>
+        MergeAround(contributions, new CoordinateMedian().Merge(contributions).Model, "the coordinate median");
+
+    /// <summary>Merges clipping every model around <paramref name="centre"/> (the last merged model).</summary>
+    public MergeResult MergeAround(IReadOnlyList<Contribution> contributions, ModelState centre, string centreName = "the last merged model")
+    {
+        ArgumentNullException.ThrowIfNull(centre);
+        var inputs = MergeInputs.Validate(contributions, checkFinite: true);
+        if (inputs.Signature.DescribeDifference(centre.Signature) is { } difference)
+        {
+            throw new MergeException($"centredclip: the centre model differs from the contributions: {difference}");
+        }
+        var floatIndices = WholeModelMerge.FloatIndices(inputs.Signature);
+        var vectors = WholeModelMerge.FloatVectors(inputs, floatIndices);
+        var v = floatIndices.Select(t => WholeModelMerge.Floats(FloatConversion.ToFloat32Bytes(centre.Tensors[t])).ToArray()).ToArray();
+        int n = inputs.Count;
+        var distances = new double[n];
+        double tau = 0;
+        int clipped = 0;
+        for (int step = 0; step < Iterations; step++)
+        {
+            Parallel.For(0, n, i => distances[i] = Math.Sqrt(WholeModelMerge.SquaredDistance(vectors[i], v)));
+            if (step == 0)
+            {
+                tau = Radius ?? Median(distances);
+                clipped = distances.Count(d => d > tau);
+            }
+            if (tau <= 0)
+            {
+                break; // every model sits on the centre (or most do): nothing moves
+            }
+            var scales = Enumerable.Range(0, n).Select(i => inputs.Weights[i] * Math.Min(1, tau / Math.Max(distances[i], 1e-30))).ToArray();
+            double kept = scales.Sum();
+            Parallel.For(0, v.Length, t =>
+            {
+                // v + Σ sᵢ (xᵢ − v) = (1 − Σ sᵢ) v + Σ sᵢ xᵢ
+                var target = v[t].AsSpan();
+                TensorPrimitives.Multiply(target, (float)(1 - kept), target);
+                for (int i = 0; i < n; i++)
+                {
+                    TensorPrimitives.MultiplyAdd(WholeModelMerge.Floats(vectors[i][t]), (float)scales[i], target, target);
+                }
+            });
+        }
+        var merged = WholeModelMerge.Assemble(inputs, floatIndices, v);
+        return new MergeResult(merged, string.Create(CultureInfo.InvariantCulture,
+            $"{Name} of {n} models around {centreName}: tau {tau:g3}, {clipped} clipped at the first step"));
+    }
+
+    private static double Median(double[] values)
+    {
+        var sorted = values.Order().ToArray();
+        int n = sorted.Length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+}
