@@ -37,7 +37,7 @@ internal sealed class SwarmHarness
 
     /// <summary>Starts a node whose program runs <see cref="SwarmProgram"/> through the callback, the in-process channel and its own <see cref="NodeSession"/>.</summary>
     public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmParameters, SwarmParameters>? configure = null, int seed = -1,
-        Func<ILedger, ILedger>? wrapLedger = null, bool canLead = true)
+        Func<ILedger, ILedger>? wrapLedger = null, bool canLead = true, Func<IMlChannel, IMlChannel>? program = null)
     {
         var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
         {
@@ -52,7 +52,8 @@ internal sealed class SwarmHarness
         });
         var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds), SharedOptimum);
         var cancel = new CancellationTokenSource();
-        var callback = new SwarmCallbackSession(parameters, session, new InProcessMlChannel(node), session.Evaluate);
+        IMlChannel channel = new InProcessMlChannel(node);
+        var callback = new SwarmCallbackSession(parameters, session, program?.Invoke(channel) ?? channel, session.Evaluate);
         var task = Scheduler.Enter(() => SwarmProgram.RunAsync(session, callback, epochs, null, cancel.Token));
         var running = new RunningNode(id, node, session, task, cancel);
         Nodes[id] = running;

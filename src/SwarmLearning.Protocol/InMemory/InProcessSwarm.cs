@@ -64,7 +64,9 @@ public sealed class InProcessSwarm
     /// <param name="epochs">Epochs it trains.</param>
     /// <param name="configure">Changes the callback's parameters (those of the contract by default).</param>
     /// <param name="canLead">False opts the node out of leading merges.</param>
-    public Task<MergedModel> Start(string nodeId, IMlSession session, int epochs, Func<SwarmParameters, SwarmParameters>? configure = null, bool canLead = true)
+    /// <param name="program">Wraps the program's side of the channel (a Byzantine program: <see cref="Attacks.AttackingChannel"/>).</param>
+    public Task<MergedModel> Start(string nodeId, IMlSession session, int epochs, Func<SwarmParameters, SwarmParameters>? configure = null, bool canLead = true,
+        Func<IMlChannel, IMlChannel>? program = null)
     {
         var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
         {
@@ -76,7 +78,8 @@ public sealed class InProcessSwarm
         {
             CanLead = canLead, RetryDelay = TimeSpan.FromMilliseconds(200), Logs = _logs,
         };
-        var swarm = new SwarmCallbackSession(parameters, session, new InProcessMlChannel(new NodeSession(context)), session.Evaluate);
+        IMlChannel channel = new InProcessMlChannel(new NodeSession(context));
+        var swarm = new SwarmCallbackSession(parameters, session, program?.Invoke(channel) ?? channel, session.Evaluate);
         var cancel = new CancellationTokenSource();
         var run = Task.Factory.StartNew(
             async () =>
