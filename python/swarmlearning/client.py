@@ -37,11 +37,13 @@ class SwarmClient:
         self.work_dir = os.environ.get("SWARM_WORK_DIR") or os.getcwd()
 
     def register(self, model_path, training_contract="default", min_peers=1, sync_frequency=1, merge_method="mean",
-                 use_adaptive_sync=False, node_weightage=1, checkin_model_on_train_end="snapshot", total_epochs=0, sample_count=0):
+                 use_adaptive_sync=False, node_weightage=1, checkin_model_on_train_end="snapshot", total_epochs=0, sample_count=0,
+                 dp_clip_norm=0.0, dp_noise_multiplier=0.0, dp_delta=0.0):
         parameters = self._pb.SwarmParameters(
             training_contract=training_contract, min_peers=min_peers, sync_frequency=sync_frequency, merge_method=merge_method,
             use_adaptive_sync=use_adaptive_sync, node_weightage=node_weightage,
-            checkin_model_on_train_end=checkin_model_on_train_end, total_epochs=total_epochs, sample_count=sample_count)
+            checkin_model_on_train_end=checkin_model_on_train_end, total_epochs=total_epochs, sample_count=sample_count,
+            dp_clip_norm=dp_clip_norm, dp_noise_multiplier=dp_noise_multiplier, dp_delta=dp_delta)
         reply = self._call(self._stub.Register, self._pb.RegisterRequest(parameters=parameters, model_path=model_path))
         return reply.sync_every
 

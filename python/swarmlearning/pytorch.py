@@ -18,7 +18,10 @@ class SwarmCallback:
     returning (loss, metric) on this node's validation data: reported after each merge, needed for adaptive sync);
     checkin_model_on_train_end="snapshot" (or "inactive", "active"); node_weightage=1; merge_method="mean";
     total_epochs=0 (for progress reports); sample_count=0 (the training samples this node holds: the node's merge weight
-    is node_weightage x sample_count, so give it to weigh nodes by their data as FedAvg does; 0 counts as 1).
+    is node_weightage x sample_count, so give it to weigh nodes by their data as FedAvg does; 0 counts as 1);
+    dp_clip_norm=0, dp_noise_multiplier=0, dp_delta=0 (differential privacy, docs/privacy.md: the node clips each update
+    to dp_clip_norm and adds Gaussian noise of dp_noise_multiplier x dp_clip_norm before checking it in; every node of
+    the contract must give the same values; dp_delta 0 means 1e-5).
 
     Lifecycle: on_train_begin() -> on_batch_end() after every batch -> on_epoch_end() -> on_train_end(); after
     on_train_end the model holds the final swarm model, the same on every node.
@@ -26,7 +29,7 @@ class SwarmCallback:
 
     def __init__(self, model, sync_frequency, min_peers, training_contract="default", use_adaptive_sync=False, validate=None,
                  checkin_model_on_train_end="snapshot", node_weightage=1, merge_method="mean", total_epochs=0, client=None,
-                 sample_count=0):
+                 sample_count=0, dp_clip_norm=0.0, dp_noise_multiplier=0.0, dp_delta=0.0):
         if use_adaptive_sync and validate is None:
             raise SwarmError("use_adaptive_sync needs validation data: pass validate=, a function returning (loss, metric)")
         self.model = model
@@ -34,7 +37,8 @@ class SwarmCallback:
         self._parameters = dict(training_contract=training_contract, min_peers=min_peers, sync_frequency=sync_frequency,
                                 merge_method=merge_method, use_adaptive_sync=use_adaptive_sync, node_weightage=node_weightage,
                                 checkin_model_on_train_end=checkin_model_on_train_end, total_epochs=total_epochs,
-                                sample_count=sample_count)
+                                sample_count=sample_count, dp_clip_norm=float(dp_clip_norm),
+                                dp_noise_multiplier=float(dp_noise_multiplier), dp_delta=float(dp_delta))
         self.client = client or SwarmClient()
         self._local = os.path.join(self.client.work_dir, "local.safetensors")
         self._sync_every = sync_frequency

@@ -71,6 +71,7 @@ public sealed class SwarmMlClient : IMlChannel
                 TrainingContract = parameters.TrainingContract, MinPeers = parameters.MinPeers, SyncFrequency = parameters.SyncFrequency,
                 MergeMethod = parameters.MergeMethod, UseAdaptiveSync = parameters.UseAdaptiveSync, NodeWeightage = parameters.NodeWeightage,
                 CheckinModelOnTrainEnd = parameters.CheckinModelOnTrainEnd, TotalEpochs = parameters.TotalEpochs, SampleCount = parameters.SampleCount,
+                DpClipNorm = parameters.DpClipNorm, DpNoiseMultiplier = parameters.DpNoiseMultiplier, DpDelta = parameters.DpDelta,
             },
         };
         var reply = await Call(() => _client.RegisterAsync(request, cancellationToken: cancellationToken).ResponseAsync);

@@ -27,4 +27,5 @@ public sealed record ContractSummary(string Name, string Status, long Version, l
 public sealed record AliveRequest(string Contract, string NodeId);
 
 /// <summary>HPE's PERFDATA for one node: leader or not, loss, metric, epochs done of total.</summary>
-public sealed record NodeProgressInfo(string NodeId, string Status, bool IsLeader, long? Round, double? Loss, double? Metric, int? EpochsDone, int? TotalEpochs, DateTimeOffset? LastAlive);
+public sealed record NodeProgressInfo(string NodeId, string Status, bool IsLeader, long? Round, double? Loss, double? Metric, int? EpochsDone, int? TotalEpochs, DateTimeOffset? LastAlive,
+    double? Epsilon = null);

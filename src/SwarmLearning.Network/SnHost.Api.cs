@@ -51,7 +51,7 @@ public sealed partial class SnHost
             var leader = contract.Round.CurrentLeader ?? contract.LatestMerged?.Leader;
             return Json(contract.Nodes.Values.Select(n => new NodeProgressInfo(n.NodeId, n.Status.ToString(), n.NodeId == leader, n.Progress?.Round,
                 n.Progress?.Loss, n.Progress?.Metric, n.Progress?.EpochsDone, n.Progress?.TotalEpochs,
-                _alive.TryGetValue((name, n.NodeId), out var seen) ? seen : null)).ToList());
+                _alive.TryGetValue((name, n.NodeId), out var seen) ? seen : null, n.Progress?.Epsilon)).ToList());
         });
 
         app.MapPost("/v1/sn/join", async (HttpContext context) =>

@@ -55,6 +55,10 @@ public sealed class RobustMergeTests
     }
 
     [Fact]
+    public void A_list_of_methods_keeps_each_method_s_options_together() =>
+        Assert.Equal(["mean", "krum:f=2,m=6", "centredclip:tau=0.5,l=2", "bulyan"], MergeMethods.SplitList("mean, krum:f=2,m=6,centredclip:tau=0.5,l=2,bulyan"));
+
+    [Fact]
     public void Bulyan_gives_the_same_bits_whatever_order_the_models_arrive_in()
     {
         var models = Honest(3, 9);

@@ -42,6 +42,7 @@ internal sealed class SwarmHarness
         var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
         {
             TrainingContract = ContractName, MergeMethod = Parameters.MergeMethod, UseAdaptiveSync = Parameters.UseAdaptiveSync, TotalEpochs = epochs,
+            DpClipNorm = Parameters.Privacy?.ClipNorm ?? 0, DpNoiseMultiplier = Parameters.Privacy?.NoiseMultiplier ?? 0, DpDelta = Parameters.Privacy?.Delta ?? 0,
         };
         parameters = configure?.Invoke(parameters) ?? parameters;
         Network.SetReachable(id, true);

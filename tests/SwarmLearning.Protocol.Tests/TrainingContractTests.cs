@@ -85,6 +85,22 @@ public sealed class TrainingContractTests
         Assert.Empty(_registry.Contracts);
     }
 
+    [Fact]
+    public void A_node_whose_differential_privacy_settings_differ_is_refused_with_the_setting_named()
+    {
+        var dp = new Core.Privacy.DifferentialPrivacy(ClipNorm: 1, NoiseMultiplier: 1.2, Delta: 1e-5);
+        Register("a", parameters: Params with { Privacy = dp });
+        var louder = Do(new RegisterNode("c", "b", Model, Params with { Privacy = dp with { NoiseMultiplier = 0.5 } }), "b");
+        Assert.EndsWith("parameter dpNoiseMultiplier is 0.5 on this node but contract 'c' uses 1.2; every node of a training must run with the same parameters", louder.Reason);
+        var off = Do(new RegisterNode("c", "b", Model, Params), "b");
+        Assert.Contains("parameter differential privacy is off on this node but contract 'c' uses clip 1, noise 1.2, delta 1e-05", off.Reason);
+        Assert.Contains("dpDelta must be between 0 and 1", Do(new RegisterNode("d", "b", Model, Params with { Privacy = dp with { Delta = 2 } }), "b").Reason);
+        Register("b", parameters: Params with { Privacy = dp });
+        Assert.Equal("bad-progress", Do(new ReportProgress("c", "b", 0, 1, 2, null, null, Epsilon: -1), "b").Code);
+        Do(new ReportProgress("c", "b", 0, 1, 2, null, null, Epsilon: 0.7), "b").EnsureAccepted();
+        Assert.Equal(0.7, State.Nodes["b"].Progress!.Epsilon);
+    }
+
     [Theory]
     [InlineData("bulyan:f=2", 10, "assumes at most f=2 bad models of n >= 4f+3 = 11, but minPeers is 10")]
     [InlineData("krum:f=2", 6, "assumes at most f=2 bad models of n >= 2f+3 = 7, but minPeers is 6")]

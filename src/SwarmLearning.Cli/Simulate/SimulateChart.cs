@@ -7,6 +7,11 @@ internal static class SimulateChart
 {
     public static void Save(SimulateReport report, string path)
     {
+        if (report.Swarms.Any(s => s.Attack != "none"))
+        {
+            SaveAttackTable(report, path);
+            return;
+        }
         var plot = new Plot();
         var bars = new List<(string Label, double Value, Color Color)>();
         bars.AddRange(report.Swarms.Select(s => ($"swarm ({s.MergeMethod})", s.Accuracy * 100, Colors.SteelBlue)));
@@ -32,5 +37,37 @@ internal static class SimulateChart
         plot.YLabel("test accuracy (%)");
         plot.Title($"Fashion-MNIST, {report.Model}, {report.Nodes} nodes, {report.Partition}, {report.Epochs} epochs");
         plot.SavePng(path, 200 + 150 * bars.Count, 500);
+    }
+
+    /// <summary>The attack table as grouped bars: one group per attack, one bar (colour) per merge method.</summary>
+    private static void SaveAttackTable(SimulateReport report, string path)
+    {
+        var plot = new Plot();
+        var attacks = report.Swarms.Select(s => s.Attack).Distinct().ToList();
+        var methods = report.Swarms.Select(s => s.MergeMethod).Distinct().ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        for (int m = 0; m < methods.Count; m++)
+        {
+            var bars = new List<Bar>();
+            for (int a = 0; a < attacks.Count; a++)
+            {
+                if (report.Swarms.FirstOrDefault(s => s.MergeMethod == methods[m] && s.Attack == attacks[a]) is { } run)
+                {
+                    double position = a * (methods.Count + 1) + m;
+                    bars.Add(new Bar { Position = position, Value = run.Accuracy * 100, FillColor = palette.GetColor(m) });
+                    var label = plot.Add.Text($"{run.Accuracy * 100:F0}", position, run.Accuracy * 100 + 1);
+                    label.Alignment = Alignment.LowerCenter;
+                    label.LabelFontSize = 10;
+                }
+            }
+            plot.Add.Bars(bars).LegendText = methods[m];
+        }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            [.. Enumerable.Range(0, attacks.Count).Select(a => a * (methods.Count + 1) + (methods.Count - 1) / 2.0)], [.. attacks]);
+        plot.Axes.SetLimitsY(0, 110);
+        plot.YLabel("test accuracy (%)");
+        plot.ShowLegend(Edge.Right);
+        plot.Title($"Fashion-MNIST under attack: {report.Model}, {report.Nodes} nodes, {report.Partition}, {report.Epochs} epochs");
+        plot.SavePng(path, 300 + 60 * attacks.Count * (methods.Count + 1), 520);
     }
 }

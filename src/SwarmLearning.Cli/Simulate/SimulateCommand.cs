@@ -2,6 +2,7 @@ using System.CommandLine;
 using Spectre.Console;
 using SwarmLearning.Cli.Demo;
 using SwarmLearning.Core;
+using SwarmLearning.Protocol.Attacks;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.TorchSharp;
 using SwarmLearning.TorchSharp.Data;
@@ -18,6 +19,7 @@ internal static class SimulateCommand
         var nodes = new Option<int>("--nodes") { Description = "number of Swarm Learning nodes", DefaultValueFactory = _ => defaults.Nodes };
         var minPeers = new Option<int?>("--min-peers") { Description = "quorum at each sync (default: every node)" };
         var merge = new Option<string>("--merge") { Description = $"merge method, or several separated by commas to compare them: {Core.Merging.MergeMethods.Help}", DefaultValueFactory = _ => "mean" };
+        var attack = new Option<string>("--attack") { Description = $"Byzantine nodes (the last COUNT nodes), or several separated by commas to compare them against every merge: {Attack.Help}", DefaultValueFactory = _ => "none" };
         var model = new Option<string>("--model") { Description = $"network: {ModelZoo.Help}", DefaultValueFactory = _ => defaults.Model };
         var partition = new Option<string>("--partition") { Description = $"how the training data is split: {Partitioner.Help}", DefaultValueFactory = _ => defaults.Partition };
         var epochs = new Option<int>("--epochs") { Description = "epochs each node trains (the baselines train as many)", DefaultValueFactory = _ => defaults.Epochs };
@@ -35,28 +37,34 @@ internal static class SimulateCommand
         var proximal = new Option<double>("--prox") { Description = "FedProx's mu: pull each node's local steps toward the last merged model (0: off; try 0.01)" };
         var scaffold = new Option<bool>("--scaffold") { Description = "SCAFFOLD: correct each node's gradients by the swarm's average gradient minus its own (control variates carried in the parameter files)" };
         var logitAdjust = new Option<bool>("--logit-adjust") { Description = "balanced softmax on the nodes: train on logits + log(own label frequencies), against label skew" };
+        var dpClip = new Option<double>("--dp-clip") { Description = "differential privacy: clip each node's update (model minus last merged model) to this L2 norm before check-in (0: off)" };
+        var dpNoise = new Option<double>("--dp-noise") { Description = "differential privacy: Gaussian noise standard deviation, in units of --dp-clip (sigma)" };
+        var dpEpsilon = new Option<double>("--dp-epsilon") { Description = "differential privacy: instead of --dp-noise, the budget each node may spend over the run; sigma is computed from the expected check-ins" };
+        var dpDelta = new Option<double>("--dp-delta") { Description = "differential privacy: delta of the reported (epsilon, delta)", DefaultValueFactory = _ => defaults.DpDelta };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dataDir, output,
+            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = new SimulateOptions
-            {
-                Nodes = parse.GetValue(nodes), MinPeers = parse.GetValue(minPeers),
-                MergeMethods = [.. parse.GetValue(merge)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-                Model = parse.GetValue(model)!, Partition = parse.GetValue(partition)!, Epochs = parse.GetValue(epochs),
-                SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
-                Optimizer = parse.GetValue(optimizer)!.Trim().ToLowerInvariant(), Schedule = parse.GetValue(schedule)!.Trim().ToLowerInvariant(),
-                TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
-                TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold), LogitAdjust = parse.GetValue(logitAdjust),
-                DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
-            };
             var display = new DemoDisplay(AnsiConsole.Console);
             try
             {
+                var options = new SimulateOptions
+                {
+                    Nodes = parse.GetValue(nodes), MinPeers = parse.GetValue(minPeers),
+                    MergeMethods = Core.Merging.MergeMethods.SplitList(parse.GetValue(merge)!),
+                    Model = parse.GetValue(model)!, Partition = parse.GetValue(partition)!, Epochs = parse.GetValue(epochs),
+                    SyncFrequency = parse.GetValue(syncFrequency), BatchSize = parse.GetValue(batchSize), LearningRate = parse.GetValue(learningRate),
+                    Optimizer = parse.GetValue(optimizer)!.Trim().ToLowerInvariant(), Schedule = parse.GetValue(schedule)!.Trim().ToLowerInvariant(),
+                    TrainLimit = parse.GetValue(trainLimit), Seed = parse.GetValue(seed), Baselines = !parse.GetValue(noBaselines),
+                    TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold), LogitAdjust = parse.GetValue(logitAdjust),
+                    DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
+                    DpClip = parse.GetValue(dpClip), DpNoise = parse.GetValue(dpNoise), DpEpsilon = parse.GetValue(dpEpsilon), DpDelta = parse.GetValue(dpDelta),
+                    Attacks = [.. parse.GetValue(attack)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Attack.Parse)],
+                };
                 var report = await new SimulateRunner(options, display).RunAsync("swarm simulate " + string.Join(' ', parse.Tokens.Select(t => t.Value)), cancellationToken);
                 Print(report, options.OutputDirectory);
                 return 0;
@@ -77,7 +85,12 @@ internal static class SimulateCommand
         table.AddColumns("model", "accuracy", "detail");
         foreach (var swarm in report.Swarms)
         {
-            table.AddRow($"[bold]swarm, {Markup.Escape(swarm.MergeMethod)}[/]", $"[bold]{swarm.Accuracy:P2}[/]",
+            string attack = swarm.Attack == "none" ? "" : $", under {Markup.Escape(swarm.Attack)}";
+            if (swarm.Privacy is { } dp)
+            {
+                attack += FormattableString.Invariant($", DP sigma {dp.NoiseMultiplier:g3}, epsilon {dp.EpsilonByNode.Values.Max():F2}");
+            }
+            table.AddRow($"[bold]swarm, {Markup.Escape(swarm.MergeMethod)}{attack}[/]", $"[bold]{swarm.Accuracy:P2}[/]",
                 $"{swarm.Rounds} merges, {swarm.Seconds / 60:F1} min, {(swarm.SameFinalModelEverywhere ? "same final model on every node" : "[red]final models differ[/]")}");
         }
         if (report.AloneAccuracy is { } alone)
@@ -93,6 +106,17 @@ internal static class SimulateCommand
             table.AddRow("central (all data pooled)", $"{central:P2}", $"{report.TrainImages} images");
         }
         AnsiConsole.Write(table);
+        if (report.Swarms.Any(s => s.Attack != "none"))
+        {
+            var attacks = report.Swarms.Select(s => s.Attack).Distinct().ToList();
+            var grid = new Table().Border(TableBorder.Rounded).Title("[bold]test accuracy of each merge (rows) under each attack (columns)[/]");
+            grid.AddColumns(["merge", .. attacks.Select(Markup.Escape)]);
+            foreach (var method in report.Swarms.Select(s => s.MergeMethod).Distinct())
+            {
+                grid.AddRow([Markup.Escape(method), .. attacks.Select(a => report.Swarms.FirstOrDefault(s => s.MergeMethod == method && s.Attack == a) is { } run ? $"{run.Accuracy:P1}" : "-")]);
+            }
+            AnsiConsole.Write(grid);
+        }
         AnsiConsole.MarkupLine($"report: {Markup.Escape(Path.Combine(outputDirectory, "report.json"))}, chart: {Markup.Escape(Path.Combine(outputDirectory, "report.png"))}, log: {Markup.Escape(Path.Combine(outputDirectory, "simulate.log"))}");
     }
 }

@@ -1,5 +1,6 @@
 using SwarmLearning.Core;
 using SwarmLearning.Core.Merging;
+using SwarmLearning.Protocol.Attacks;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.TorchSharp;
 using SwarmLearning.TorchSharp.Data;
@@ -13,6 +14,7 @@ internal sealed record SimulateOptions
     public int Nodes { get; init; } = 6;
     public int? MinPeers { get; init; }
     public IReadOnlyList<string> MergeMethods { get; init; } = ["mean"];
+    public IReadOnlyList<Attack> Attacks { get; init; } = [Attack.None];
     public string Model { get; init; } = "cnn";
     public string Partition { get; init; } = "dirichlet:0.5";
     public int Epochs { get; init; } = 10;
@@ -31,6 +33,12 @@ internal sealed record SimulateOptions
     public double Proximal { get; init; }
     public bool ControlVariates { get; init; }
     public bool LogitAdjust { get; init; }
+    /// <summary>Differential privacy: the update clipping norm C (0: off).</summary>
+    public double DpClip { get; init; }
+    /// <summary>Differential privacy: σ; 0 with <see cref="DpEpsilon"/> set: the σ that spends that budget over the run.</summary>
+    public double DpNoise { get; init; }
+    public double DpEpsilon { get; init; }
+    public double DpDelta { get; init; } = 1e-5;
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
     public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
 
@@ -68,5 +76,35 @@ internal sealed record SimulateOptions
             Core.Merging.MergeMethods.Parse(method);
         }
         Partitioner.CheckSpecification(Partition);
+        if (DpClip < 0 || DpNoise < 0 || DpEpsilon < 0 || !double.IsFinite(DpClip + DpNoise + DpEpsilon))
+        {
+            throw new SwarmException("--dp-clip, --dp-noise and --dp-epsilon cannot be negative");
+        }
+        if (DpClip == 0 && (DpNoise > 0 || DpEpsilon > 0))
+        {
+            throw new SwarmException("differential privacy needs --dp-clip (the update norm bound C), e.g. --dp-clip 1");
+        }
+        if (DpClip > 0 && (DpNoise > 0) == (DpEpsilon > 0))
+        {
+            throw new SwarmException("with --dp-clip give either --dp-noise (sigma) or --dp-epsilon (the budget the run may spend), not both or neither");
+        }
+        if (DpClip > 0 && !(DpDelta > 0 && DpDelta < 1))
+        {
+            throw new SwarmException($"--dp-delta must be between 0 and 1, e.g. 1e-5 (got {DpDelta})");
+        }
+        foreach (var attack in Attacks)
+        {
+            if (attack.Problem(Nodes) is { } problem)
+            {
+                throw new SwarmException(problem);
+            }
+        }
+        foreach (string method in MergeMethods)
+        {
+            if (Core.Merging.MergeMethods.Parse(method) is IRobustMerge robust && Quorum < robust.MinimumModels)
+            {
+                throw new SwarmException($"merge method '{method}' assumes {robust.Assumption}, but a round may merge only {Quorum} models (--min-peers); use more nodes or a lower f");
+            }
+        }
     }
 }

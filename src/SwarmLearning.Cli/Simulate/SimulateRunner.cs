@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
 using SwarmLearning.Cli.Demo;
+using SwarmLearning.Core.Privacy;
+using SwarmLearning.Protocol.Attacks;
 using SwarmLearning.Protocol.Contract;
 using SwarmLearning.Protocol.InMemory;
 using SwarmLearning.Protocol.Session;
@@ -31,9 +33,12 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         display.Event($"Fashion-MNIST: {train.Count} training images split {options.Partition} over {options.Nodes} nodes ({string.Join(", ", data.Select(d => d.Count))}), {test.Count} test images");
 
         var swarms = new List<SwarmRun>();
-        foreach (string method in options.MergeMethods)
+        foreach (var attack in options.Attacks)
         {
-            swarms.Add(await RunSwarmAsync(method, data, validation, test, log, cancellationToken));
+            foreach (string method in options.MergeMethods)
+            {
+                swarms.Add(await RunSwarmAsync(method, attack, data, validation, test, log, cancellationToken));
+            }
         }
         List<double>? alone = null;
         double? central = null;
@@ -51,11 +56,28 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         return report;
     }
 
-    private async Task<SwarmRun> RunSwarmAsync(string method, ImageSet[] data, ImageSet validation, ImageSet test, FileLogger log, CancellationToken cancellationToken)
+    /// <summary>The contract's DP settings (null: off) and the check-ins each node is expected to make: one per sync plus the last.</summary>
+    private (DifferentialPrivacy? Settings, long Releases) Privacy(int[] sizes)
+    {
+        if (options.DpClip == 0)
+        {
+            return (null, 0);
+        }
+        int batches = options.EqualSteps ? NodeTraining.EqualBatches(sizes, options.BatchSize) : (sizes.Max() + options.BatchSize - 1) / options.BatchSize;
+        long releases = options.Epochs * (long)batches / options.SyncFrequency + 1;
+        double sigma = options.DpNoise > 0 ? options.DpNoise : RdpAccountant.NoiseFor(options.DpEpsilon, options.DpDelta, releases);
+        return (new DifferentialPrivacy(options.DpClip, sigma, options.DpDelta), releases);
+    }
+
+    private bool Attacked(Attack attack, int index) => attack.Kind == AttackKind.LabelFlip && attack.IsAttacker(index, options.Nodes);
+
+    private async Task<SwarmRun> RunSwarmAsync(string method, Attack attack, ImageSet[] data, ImageSet validation, ImageSet test, FileLogger log, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         torch.set_num_threads(1); // one thread per node; the nodes run side by side
-        var parameters = new TrainingParameters(options.Quorum, options.SyncFrequency, method);
+        int[] sizes = [.. data.Select(d => d.Count)];
+        var (privacy, releases) = Privacy(sizes);
+        var parameters = new TrainingParameters(options.Quorum, options.SyncFrequency, method, Privacy: privacy);
         var swarm = new InProcessSwarm("fashion-mnist", parameters,
             new ContractTimings(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(120), MaxStaleness: 2, TimeSpan.FromSeconds(120)), log);
         var progress = new Dictionary<string, NodeProgress>();
@@ -78,26 +100,40 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
                 display.Event(e.Text);
             }
         };
-        display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches");
-        int[] sizes = [.. data.Select(d => d.Count)];
-        var nodes = data.Select((d, i) => NodeTraining.Create(options.Model, d, sizes, i, validation, options.Seed, options.Recipe, options.Epochs, options.EqualSteps)).ToArray();
+        string[] ids = [.. data.Select((_, i) => $"node{i + 1:00}")];
+        string[] attackers = [.. ids.Where((_, i) => attack.IsAttacker(i, ids.Length))];
+        string under = attackers.Length == 0 ? "" : $", attacked by {string.Join(", ", attackers)} ({attack})";
+        display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches{under}");
+        if (privacy is not null)
+        {
+            display.Event(FormattableString.Invariant($"differential privacy: updates clipped to {privacy.ClipNorm}, noise sigma {privacy.NoiseMultiplier:g4}, about {releases} check-ins per node, delta {privacy.Delta}"));
+        }
+        var nodes = data.Select((d, i) => NodeTraining.Create(options.Model, Attacked(attack, i) ? d.WithLabels(l => (byte)(9 - l)) : d,
+            sizes, i, validation, options.Seed, options.Recipe, options.Epochs, options.EqualSteps)).ToArray();
+        var coordinator = new LittleIsEnough(options.Nodes, attack.Count);
         try
         {
             // Each node's program trains through the swarm callback and its node session, as deployed; each weighs by its images (sampleCount).
             string trainEnd = options.TrainEnd.ToString().ToLowerInvariant();
-            var runs = nodes.Select((n, i) => swarm.Start($"node{i + 1:00}", n.Program, options.Epochs, p => p with { CheckinModelOnTrainEnd = trainEnd })).ToArray();
+            // An attacker is a real node: only its program lies (what it hands its node, or the labels it trains on).
+            Func<IMlChannel, IMlChannel>? Program(int i) => attack.IsAttacker(i, ids.Length) && attack.Kind != AttackKind.LabelFlip
+                ? channel => new AttackingChannel(channel, attack.Kind, options.Seed * 1000 + i, coordinator)
+                : null;
+            var runs = nodes.Select((n, i) => swarm.Start(ids[i], n.Program, options.Epochs, p => p with { CheckinModelOnTrainEnd = trainEnd }, program: Program(i))).ToArray();
             var shown = display.ShowAsync(() => { lock (progress) { return [.. progress.Values.OrderBy(p => p.NodeId)]; } }, () => runs.All(r => r.IsCompleted), cancellationToken);
             var finals = await Task.WhenAll(runs);
             await shown;
             double accuracy = nodes[0].Session.Score(test).Metric; // the callback left the final swarm model loaded
             var hashes = finals.Select(f => f.Sha256).Distinct().ToList();
-            display.Event($"swarm '{method}': test accuracy {accuracy:P2} after {swarm.State.History.Count} merges in {clock.Elapsed.TotalMinutes:F1} min");
+            display.Event($"swarm '{method}'{under}: test accuracy {accuracy:P2} after {swarm.State.History.Count} merges in {clock.Elapsed.TotalMinutes:F1} min");
             List<double> curve;
             lock (progress)
             {
                 curve = [.. byRound.Values];
             }
-            return new SwarmRun(method, accuracy, swarm.State.History.Count, hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds);
+            var spent = privacy is null ? null : new PrivacyRun(privacy.ClipNorm, privacy.NoiseMultiplier, privacy.Delta, releases,
+                swarm.State.Nodes.Values.ToDictionary(n => n.NodeId, n => n.Progress?.Epsilon ?? 0));
+            return new SwarmRun(method, accuracy, swarm.State.History.Count, hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds, attack.ToString(), attackers, spent);
         }
         finally
         {

@@ -131,15 +131,15 @@ internal static class SwciCommands
     private static Command Perfdata()
     {
         var name = new Argument<string>("contract");
-        var command = new Command("perfdata", "PERFDATA: per node, leader or not, loss, metric, epochs done of total, last seen") { name };
+        var command = new Command("perfdata", "PERFDATA: per node, leader or not, loss, metric, epochs done of total, privacy spent (epsilon, with differential privacy), last seen") { name };
         command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
             using var session = SwciContext.Current().Open();
             var nodes = await session.GetAsync<List<NodeProgressInfo>>($"/v1/contracts/{Uri.EscapeDataString(parse.GetValue(name)!)}/progress", cancellationToken);
-            Console.WriteLine($"{"NODE",-16} {"STATUS",-10} {"LEADER",-6} {"ROUND",6} {"LOSS",9} {"METRIC",8} {"EPOCHS",8}  LAST SEEN");
+            Console.WriteLine($"{"NODE",-16} {"STATUS",-10} {"LEADER",-6} {"ROUND",6} {"LOSS",9} {"METRIC",8} {"EPOCHS",8} {"EPSILON",8}  LAST SEEN");
             foreach (var n in nodes)
             {
-                Console.WriteLine($"{n.NodeId,-16} {n.Status,-10} {(n.IsLeader ? "yes" : "no"),-6} {n.Round,6} {n.Loss,9:F4} {n.Metric,8:F4} {$"{n.EpochsDone}/{n.TotalEpochs}",8}  {n.LastAlive:HH:mm:ss}");
+                Console.WriteLine($"{n.NodeId,-16} {n.Status,-10} {(n.IsLeader ? "yes" : "no"),-6} {n.Round,6} {n.Loss,9:F4} {n.Metric,8:F4} {$"{n.EpochsDone}/{n.TotalEpochs}",8} {n.Epsilon,8:F3}  {n.LastAlive:HH:mm:ss}");
             }
         }));
         return command;

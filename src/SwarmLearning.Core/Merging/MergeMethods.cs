@@ -8,6 +8,28 @@ public static class MergeMethods
     /// <summary>The names accepted, for help and error texts.</summary>
     public const string Help = "mean, coordmedian, geomedian, trimmedmean[:FRACTION] (default 0.2), krum[:f=F,m=M] (default f=1,m=1), bulyan[:f=F] (default f=1; needs 4f+3 models), centredclip[:tau=T,l=L] (clipped around the last merged model; default tau: the median distance, l=3), fedavgm[:BETA] (mean plus server momentum, default 0.5)";
 
+    /// <summary>
+    /// Splits a comma-separated list of methods whose options also use commas ("mean,krum:f=2,m=6,coordmedian"): a
+    /// part that is a bare name=value option belongs to the method before it.
+    /// </summary>
+    public static IReadOnlyList<string> SplitList(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var methods = new List<string>();
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (methods.Count > 0 && part.Contains('=', StringComparison.Ordinal) && !part.Contains(':', StringComparison.Ordinal))
+            {
+                methods[^1] += "," + part;
+            }
+            else
+            {
+                methods.Add(part);
+            }
+        }
+        return methods;
+    }
+
     /// <summary>Parses a method name with its options; throws <see cref="MergeException"/> with the accepted names otherwise.</summary>
     public static IMergeMethod Parse(string text)
     {

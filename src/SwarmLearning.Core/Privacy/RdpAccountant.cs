@@ -64,6 +64,39 @@ public sealed class RdpAccountant
     }
 
     /// <summary>
+    /// The smallest noise multiplier (to 0.1 %) for which <paramref name="steps"/> releases at sampling rate
+    /// <paramref name="q"/> stay within <paramref name="epsilon"/> at <paramref name="delta"/>: how to choose σ for a budget.
+    /// </summary>
+    public static double NoiseFor(double epsilon, double delta, long steps, double q = 1)
+    {
+        if (!(epsilon > 0 && double.IsFinite(epsilon)) || steps < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "the budget ε and the steps must be positive");
+        }
+        double EpsilonOf(double sigma)
+        {
+            var accountant = new RdpAccountant(sigma);
+            accountant.Step(q, steps);
+            return accountant.Epsilon(delta);
+        }
+        double low = 0.05, high = 0.05;
+        while (EpsilonOf(high) > epsilon)
+        {
+            (low, high) = (high, high * 2);
+            if (high > 1e6)
+            {
+                throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon, "no noise multiplier up to 1e6 meets this budget");
+            }
+        }
+        while (high - low > 1e-3 * high)
+        {
+            double middle = (low + high) / 2;
+            (low, high) = EpsilonOf(middle) > epsilon ? (middle, high) : (low, middle);
+        }
+        return high;
+    }
+
+    /// <summary>
     /// The RDP at integer order <paramref name="alpha"/> of one sampled Gaussian release:
     /// (1 / (α-1)) · log Σ_k C(α,k) (1-q)^(α-k) q^k exp((k² - k) / (2σ²)), summed in log space.
     /// </summary>

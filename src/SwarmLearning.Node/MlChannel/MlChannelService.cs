@@ -28,6 +28,7 @@ internal sealed partial class MlChannelService(NodeSession session, FileParamete
             TrainingContract = Or(p.TrainingContract, "default"), MergeMethod = Or(p.MergeMethod, "mean"), UseAdaptiveSync = p.UseAdaptiveSync,
             NodeWeightage = p.NodeWeightage == 0 ? 1 : p.NodeWeightage, CheckinModelOnTrainEnd = Or(p.CheckinModelOnTrainEnd, "snapshot"),
             TotalEpochs = p.TotalEpochs, SampleCount = p.SampleCount,
+            DpClipNorm = p.DpClipNorm, DpNoiseMultiplier = p.DpNoiseMultiplier, DpDelta = p.DpDelta,
         };
         var registration = await session.RegisterAsync(parameters, Load(request.ModelPath).Signature, cancellationToken);
         events.Registered(registration.Contract);

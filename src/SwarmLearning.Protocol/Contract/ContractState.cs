@@ -29,7 +29,7 @@ public sealed record NodeRecord(
     string NodeId, NodeStatus Status, bool CanLead, string? Address, long JoinedRound, Progress? Progress);
 
 /// <summary>The latest progress a node reported.</summary>
-public sealed record Progress(long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric);
+public sealed record Progress(long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric, double? Epsilon = null);
 
 /// <summary>A model offered to a round. Weight is in millionths (integer, so the contract needs no floating point).</summary>
 public sealed record CheckInRecord(string NodeId, ContentHash ModelHash, long WeightMicros, bool FromTrainingNode, DateTimeOffset At);

@@ -98,7 +98,11 @@ public static partial class TrainingContract
         {
             throw Reject("bad-progress", $"node '{node.NodeId}' reported negative epochs");
         }
-        var progress = new Progress(report.Round, report.EpochsDone, report.TotalEpochs, report.Loss, report.Metric);
+        if (report.Epsilon is < 0)
+        {
+            throw Reject("bad-progress", $"node '{node.NodeId}' reported a negative privacy loss (epsilon)");
+        }
+        var progress = new Progress(report.Round, report.EpochsDone, report.TotalEpochs, report.Loss, report.Metric, report.Epsilon);
         return state with { Nodes = state.Nodes.SetItem(node.NodeId, node with { Progress = progress }) };
     }
 

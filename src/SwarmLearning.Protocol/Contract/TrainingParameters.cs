@@ -1,3 +1,5 @@
+using SwarmLearning.Core.Privacy;
+
 namespace SwarmLearning.Protocol.Contract;
 
 /// <summary>What checkinModelOnTrainEnd asks of a node that has finished its epochs while peers still train.</summary>
@@ -11,15 +13,19 @@ public enum TrainEndPolicy
     Active,
 }
 
-/// <summary>Training settings every node of a contract must share; a node with different ones is refused.</summary>
-public sealed record TrainingParameters(int MinPeers, int SyncFrequency, string MergeMethod = "mean", bool UseAdaptiveSync = false)
+/// <summary>
+/// Training settings every node of a contract must share; a node with different ones is refused. <see cref="Privacy"/>
+/// (null: off) makes every node clip and noise its update before checking it in (docs/privacy.md).
+/// </summary>
+public sealed record TrainingParameters(int MinPeers, int SyncFrequency, string MergeMethod = "mean", bool UseAdaptiveSync = false,
+    DifferentialPrivacy? Privacy = null)
 {
     /// <summary>Returns null when valid, else what is wrong.</summary>
     public string? Problem() =>
         MinPeers < 1 ? $"minPeers must be at least 1 (got {MinPeers})"
         : SyncFrequency < 1 ? $"syncFrequency must be at least 1 (got {SyncFrequency})"
         : string.IsNullOrWhiteSpace(MergeMethod) ? "mergeMethod must be named"
-        : null;
+        : Privacy?.Problem();
 
     /// <summary>Returns null when equal to <paramref name="other"/>, else the first parameter that differs, as a sentence.</summary>
     public string? DescribeDifference(TrainingParameters other, string contract) =>
@@ -27,6 +33,7 @@ public sealed record TrainingParameters(int MinPeers, int SyncFrequency, string 
         : SyncFrequency != other.SyncFrequency ? Differs("syncFrequency", other.SyncFrequency, SyncFrequency, contract)
         : !string.Equals(MergeMethod, other.MergeMethod, StringComparison.OrdinalIgnoreCase) ? Differs("mergeMethod", other.MergeMethod, MergeMethod, contract)
         : UseAdaptiveSync != other.UseAdaptiveSync ? Differs("useAdaptiveSync", other.UseAdaptiveSync, UseAdaptiveSync, contract)
+        : DifferentialPrivacy.Difference(other.Privacy, Privacy) is var (name, mine, theirs) ? Differs(name, mine, theirs, contract)
         : null;
 
     private static string Differs(string name, object mine, object theirs, string contract) =>

@@ -71,6 +71,7 @@ public sealed class InProcessSwarm
         var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
         {
             TrainingContract = Contract, MergeMethod = Parameters.MergeMethod, UseAdaptiveSync = Parameters.UseAdaptiveSync, TotalEpochs = epochs,
+            DpClipNorm = Parameters.Privacy?.ClipNorm ?? 0, DpNoiseMultiplier = Parameters.Privacy?.NoiseMultiplier ?? 0, DpDelta = Parameters.Privacy?.Delta ?? 0,
         };
         parameters = configure?.Invoke(parameters) ?? parameters;
         Network.SetReachable(nodeId, true);

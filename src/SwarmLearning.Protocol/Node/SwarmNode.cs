@@ -35,6 +35,9 @@ public sealed partial class SwarmNode(
     /// <summary>The merged round whose model this node holds, if any.</summary>
     public MergedRound? Base => _base;
 
+    /// <summary>ε spent by this node's differentially private check-ins (null without differential privacy); sent with each report.</summary>
+    public double? PrivacySpent { get; set; }
+
     /// <summary>Registers the node with its model signature; throws <see cref="SwarmException"/> with the contract's reason if refused.</summary>
     public async Task RegisterAsync(ModelSignature signature, CancellationToken cancellationToken)
     {
@@ -101,7 +104,7 @@ public sealed partial class SwarmNode(
     /// <summary>Reports progress after a merge (PERFDATA); a refusal is logged, never fatal. A value that is not a finite number is left out.</summary>
     public async Task ReportAsync(int epochsDone, Evaluation? evaluation, CancellationToken cancellationToken) =>
         await SubmitAsync(new ReportProgress(options.Contract, options.NodeId, _base?.Round ?? -1, epochsDone,
-            options.TotalEpochs, Finite(evaluation?.Loss), Finite(evaluation?.Metric)), cancellationToken);
+            options.TotalEpochs, Finite(evaluation?.Loss), Finite(evaluation?.Metric), Finite(PrivacySpent)), cancellationToken);
 
     private static double? Finite(double? value) => value is double v && double.IsFinite(v) ? v : null;
 

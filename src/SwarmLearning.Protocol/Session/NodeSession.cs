@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using SwarmLearning.Core;
 using SwarmLearning.Core.Files;
 using SwarmLearning.Core.Model;
+using SwarmLearning.Core.Privacy;
 using SwarmLearning.Protocol.Node;
 using SwarmLearning.Protocol.Ports;
 
@@ -28,6 +29,8 @@ public sealed partial class NodeSession(NodeSessionContext context)
     private SwarmNode? _node;
     private ModelSignature? _signature;
     private AdaptiveSyncInterval? _interval;
+    private PrivateReleases? _privacy;
+    private ContentHash? _lastMerged; // the merged model last handed to the program: what its update is measured from
 
     /// <summary>The node's context.</summary>
     public NodeSessionContext Context => context;
@@ -49,6 +52,10 @@ public sealed partial class NodeSession(NodeSessionContext context)
         {
             throw new InvalidMlRequestException("the model has no tensors: save the model's whole state (weights and buffers)");
         }
+        if (parameters.Privacy is not null && UpdatePrivatizer.Unsupported(signature) is { } unsupported)
+        {
+            throw new InvalidMlRequestException(unsupported);
+        }
         var options = new SwarmNodeOptions(context.NodeId, parameters.TrainingContract, parameters.Contract)
         {
             Weight = parameters.MergeWeight,
@@ -64,6 +71,7 @@ public sealed partial class NodeSession(NodeSessionContext context)
         context.OnRegistered?.Invoke(signature);
         (_node, _signature) = (node, signature);
         _interval = new AdaptiveSyncInterval(parameters.SyncFrequency, parameters.UseAdaptiveSync);
+        _privacy = parameters.Privacy is { } privacy ? new PrivateReleases(privacy) : null;
         LogRegistered(_logger, context.NodeId, options.Contract, parameters.MinPeers, parameters.SyncFrequency, options.Parameters.MergeMethod,
             options.Weight, signature.Tensors.Count);
         return new SessionRegistration(context.NodeId, options.Contract, _interval.Current);
@@ -85,6 +93,14 @@ public sealed partial class NodeSession(NodeSessionContext context)
         {
             throw new InvalidMlRequestException($"the model offered differs from the one registered: {difference}");
         }
+        if (_privacy is not null && kind != SyncKind.Initial && trainedSinceSync && _lastMerged is { } reference)
+        {
+            // The update leaves the node only clipped and noised; the program's own model stays as it trained it.
+            var (released, norm) = _privacy.Release(await context.Store.GetAsync(reference, cancellationToken), model);
+            node.PrivacySpent = _privacy.Epsilon;
+            LogReleased(_logger, context.NodeId, norm, _privacy.Settings.ClipNorm, _privacy.Releases, _privacy.Epsilon, _privacy.Settings.Delta);
+            model = released;
+        }
         var outcome = kind switch
         {
             SyncKind.Initial => await node.InitialSyncAsync(model, cancellationToken),
@@ -92,6 +108,7 @@ public sealed partial class NodeSession(NodeSessionContext context)
             SyncKind.Final => await node.FinishAsync(model, trainedSinceSync, cancellationToken),
             _ => throw new InvalidMlRequestException($"unknown sync kind {kind}: INITIAL, PERIODIC or FINAL"),
         };
+        _lastMerged = outcome.Model;
         return new SessionSync(outcome.Model, outcome.Round, outcome.TrainingOver, _interval!.Current);
     }, cancellationToken);
 
@@ -125,6 +142,9 @@ public sealed partial class NodeSession(NodeSessionContext context)
             _gate.Release();
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Node}: differential privacy: update norm {Norm:F3} clipped to {Clip} and noised; {Releases} releases so far, epsilon {Epsilon:F3} at delta {Delta}")]
+    private static partial void LogReleased(ILogger logger, string node, double norm, double clip, long releases, double epsilon, double delta);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Node}: the ML program registered for contract '{Contract}' (minPeers {MinPeers}, syncFrequency {SyncFrequency}, merge {Merge}, weight {Weight}, {Tensors} tensors)")]
     private static partial void LogRegistered(ILogger logger, string node, string contract, int minPeers, int syncFrequency, string merge, long weight, int tensors);

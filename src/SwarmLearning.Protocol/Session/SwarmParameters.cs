@@ -1,3 +1,4 @@
+using SwarmLearning.Core.Privacy;
 using SwarmLearning.Protocol.Contract;
 
 namespace SwarmLearning.Protocol.Session;
@@ -34,11 +35,25 @@ public sealed record SwarmParameters(int SyncFrequency, int MinPeers)
     /// <summary>mean (default), coordmedian, geomedian, trimmedmean[:f], krum[:f=F,m=M], fedavgm[:beta].</summary>
     public string MergeMethod { get; init; } = "mean";
 
+    /// <summary>Differential privacy: each update is clipped to this L2 norm (0: off; then the other two must be 0 as well).</summary>
+    public double DpClipNorm { get; init; }
+
+    /// <summary>Differential privacy: the Gaussian noise's standard deviation in units of <see cref="DpClipNorm"/>.</summary>
+    public double DpNoiseMultiplier { get; init; }
+
+    /// <summary>Differential privacy: δ of the (ε, δ) guarantee the node reports (default 1e-5 when clipping is on).</summary>
+    public double DpDelta { get; init; }
+
+    /// <summary>The differential-privacy settings, or null when off.</summary>
+    public DifferentialPrivacy? Privacy => DpClipNorm == 0 && DpNoiseMultiplier == 0 && DpDelta == 0
+        ? null
+        : new DifferentialPrivacy(DpClipNorm, DpNoiseMultiplier, DpDelta == 0 ? 1e-5 : DpDelta);
+
     /// <summary>The epochs this program trains, for progress reports.</summary>
     public int TotalEpochs { get; init; }
 
     /// <summary>The parameters every node of the contract must share.</summary>
-    public TrainingParameters Contract => new(MinPeers, SyncFrequency, string.IsNullOrWhiteSpace(MergeMethod) ? "mean" : MergeMethod, UseAdaptiveSync);
+    public TrainingParameters Contract => new(MinPeers, SyncFrequency, string.IsNullOrWhiteSpace(MergeMethod) ? "mean" : MergeMethod, UseAdaptiveSync, Privacy);
 
     /// <summary>The node's weight in merges: nodeWeightage × sample count (docs/sl-node.md, "Node weight").</summary>
     public long MergeWeight => (long)NodeWeightage * Math.Max(1, SampleCount);

@@ -28,6 +28,9 @@ public sealed class ImageSet(float[] pixels, byte[] labels)
         return new ImageSet(pixels, labels);
     }
 
+    /// <summary>The same images with each label changed by <paramref name="relabel"/> (a label-flipping attacker's data).</summary>
+    public ImageSet WithLabels(Func<byte, byte> relabel) => new(Pixels, [.. Labels.Select(relabel)]);
+
     /// <summary>The first <paramref name="count"/> images (all if fewer).</summary>
     public ImageSet Take(int count) => Select([.. Enumerable.Range(0, Math.Min(count, Count))]);
 }
