@@ -60,6 +60,10 @@ public sealed class NodeSessionChannelTests : IDisposable
     [InlineData(MlChannels.Grpc, "minPeers must be at least 1 (got 0)")]
     [InlineData(MlChannels.InProcess, "sampleCount cannot be negative (got -5)")]
     [InlineData(MlChannels.Grpc, "sampleCount cannot be negative (got -5)")]
+    [InlineData(MlChannels.InProcess, "dpNoiseMultiplier must be positive, at most 1e6 (got 0)")]
+    [InlineData(MlChannels.Grpc, "dpNoiseMultiplier must be positive, at most 1e6 (got 0)")]
+    [InlineData(MlChannels.InProcess, "differential privacy is clip 1, noise 2, delta 1e-05 on this node but contract 'channels' uses off")]
+    [InlineData(MlChannels.Grpc, "differential privacy is clip 1, noise 2, delta 1e-05 on this node but contract 'channels' uses off")]
     public async Task Parameters_that_cannot_work_are_refused_with_the_same_message(string kind, string message)
     {
         var parameters = message.Split(' ')[0] switch
@@ -67,6 +71,8 @@ public sealed class NodeSessionChannelTests : IDisposable
             "nodeWeightage" => Parameters() with { NodeWeightage = 101 },
             "checkinModelOnTrainEnd" => Parameters() with { CheckinModelOnTrainEnd = "sometimes" },
             "minPeers" => new SwarmParameters(2, 0) { TrainingContract = Contract },
+            "dpNoiseMultiplier" => Parameters() with { DpClipNorm = 1 },
+            "differential" => Parameters() with { DpClipNorm = 1, DpNoiseMultiplier = 2 },
             _ => Parameters() with { SampleCount = -5 },
         };
         using var channel = await OpenAsync(kind, "a");
