@@ -36,6 +36,8 @@ public sealed class SnProcessTests : IAsyncLifetime
         }
     }
 
+    private static readonly Core.Privacy.DifferentialPrivacy Dp = new(ClipNorm: 1, NoiseMultiplier: 1.1, Delta: 1e-5);
+
     [Fact]
     public async Task Three_sns_commit_everywhere_survive_the_sentinels_kill_and_refuse_bad_callers()
     {
@@ -52,7 +54,7 @@ public sealed class SnProcessTests : IAsyncLifetime
         var registered = await Post<TxResult>(http, "sn2", "/v1/keys", new KeyRequest(ChainRules.PublicKeyOf(key)));
         Assert.True(registered.Accepted, registered.Reason);
 
-        var joined = await Post<TxResult>(http, "sn3", "/v1/transactions", Sign(key, 1, new RegisterNode("mnist", "node1", TestModel, new TrainingParameters(1, 10))));
+        var joined = await Post<TxResult>(http, "sn3", "/v1/transactions", Sign(key, 1, new RegisterNode("mnist", "node1", TestModel, new TrainingParameters(1, 10, Privacy: Dp))));
         Assert.True(joined.Accepted, joined.Reason);
         foreach (string sn in new[] { "sn1", "sn2", "sn3" })
         {
@@ -77,7 +79,7 @@ public sealed class SnProcessTests : IAsyncLifetime
         // kill -9 of the sentinel: the two others elect a leader and go on.
         _sns["sn1"].Kill();
         await _sns["sn1"].DisposeAsync();
-        var left = await Post<TxResult>(http, "sn2", "/v1/transactions", Sign(key, 3, new ReportProgress("mnist", "node1", 0, 1, 5, 0.5, 0.8)), retryFor: TimeSpan.FromSeconds(30));
+        var left = await Post<TxResult>(http, "sn2", "/v1/transactions", Sign(key, 3, new ReportProgress("mnist", "node1", 0, 1, 5, 0.5, 0.8, Epsilon: 2.5)), retryFor: TimeSpan.FromSeconds(30));
         Assert.True(left.Accepted, left.Reason);
         await Converged("sn2", "sn3");
 
@@ -88,6 +90,7 @@ public sealed class SnProcessTests : IAsyncLifetime
         Assert.True(report.Ok, report.FirstFault?.Message);
         var progress = await http.GetFromJsonAsync<ContractState>(Url("sn1", "/v1/contracts/mnist"), LedgerJson.Options);
         Assert.Equal(1, progress!.Nodes["node1"].Progress!.EpochsDone);
+        Assert.Equal(Dp, progress.Parameters.Privacy); // the contract's privacy settings, through the chain and the restart
 
         // PERFDATA with liveness seen by this SN (off the chain), and the OpenAPI document.
         using (var alive = await http.PostAsync(Url("sn1", "/v1/alive"), JsonContent.Create(new AliveRequest("mnist", "node1"), options: LedgerJson.Options)))
@@ -95,7 +98,7 @@ public sealed class SnProcessTests : IAsyncLifetime
             Assert.True(alive.IsSuccessStatusCode);
         }
         var perf = await http.GetFromJsonAsync<List<NodeProgressInfo>>(Url("sn1", "/v1/contracts/mnist/progress"), LedgerJson.Options);
-        Assert.Equal((1, 5, 0.8), (perf![0].EpochsDone, perf[0].TotalEpochs, perf[0].Metric));
+        Assert.Equal((1, 5, 0.8, 2.5), (perf![0].EpochsDone, perf[0].TotalEpochs, perf[0].Metric, perf[0].Epsilon));
         Assert.NotNull(perf[0].LastAlive);
         Assert.Contains("/v1/transactions", await http.GetStringAsync(Url("sn1", "/v1/openapi.json")), StringComparison.Ordinal);
 
