@@ -87,6 +87,45 @@ public sealed class AttackTests
         }
     }
 
+    [Fact]
+    public void When_every_model_diverges_the_last_merged_model_carries_over_and_the_training_still_ends()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 3, SyncFrequency: 2));
+        foreach (string id in new[] { "a", "b", "c" })
+        {
+            swarm.Start(id, epochs: 2, program: channel => new DivergingChannel(channel));
+        }
+        swarm.RunUntil(() => swarm.AllDone("a", "b", "c"), Hour);
+
+        var state = swarm.State;
+        Assert.Equal(ContractStatus.Completed, state.Status);
+        Assert.All(state.History.Skip(1), m => Assert.Equal(state.History[0].Hash, m.Hash));
+        Assert.Equal(state.History[0].Hash, state.FinalModel);
+        Assert.Contains(swarm.NodeLog, line => line.Contains("no model of round 1 could be merged", StringComparison.Ordinal));
+    }
+
+    /// <summary>A program whose training blew up: every trained model it offers holds NaN.</summary>
+    private sealed class DivergingChannel(Session.IMlChannel inner) : Session.IMlChannel
+    {
+        public Task<Session.SessionRegistration> RegisterAsync(Session.SwarmParameters parameters, ModelState model, CancellationToken cancellationToken) =>
+            inner.RegisterAsync(parameters, model, cancellationToken);
+
+        public Task<(Session.MergedModel Merged, ModelState Model)> SyncAsync(Session.SyncKind kind, ModelState model, int epochsDone, bool trainedSinceSync, CancellationToken cancellationToken)
+        {
+            if (kind != Session.SyncKind.Initial && trainedSinceSync)
+            {
+                model = model.Clone();
+                model["layer.weight"].AsSpan<float>().Fill(float.NaN);
+            }
+            return inner.SyncAsync(kind, model, epochsDone, trainedSinceSync, cancellationToken);
+        }
+
+        public Task<int> ReportAsync(int epochsDone, Ports.Evaluation? evaluation, CancellationToken cancellationToken) =>
+            inner.ReportAsync(epochsDone, evaluation, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
+    }
+
     [Theory]
     [InlineData(0.975, 1.959964)]
     [InlineData(0.6, 0.253347)]

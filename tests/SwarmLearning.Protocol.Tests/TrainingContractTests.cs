@@ -115,6 +115,30 @@ public sealed class TrainingContractTests
     }
 
     [Fact]
+    public void A_leader_that_left_every_model_out_may_only_carry_the_last_merged_model_over()
+    {
+        Register("a");
+        Register("b");
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
+        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b").EnsureAccepted();
+        string leader = State.Round.CurrentLeader!;
+        var start = leader == "a" ? H1 : H2;
+        Do(new PublishMerge("c", leader, 0, start, []), leader).EnsureAccepted();
+        Do(new CheckIn("c", "a", 1, start, H3, 1), "a").EnsureAccepted();
+        Do(new CheckIn("c", "b", 1, start, ContentHash.Of([4]), 1), "b").EnsureAccepted();
+        leader = State.Round.CurrentLeader!;
+
+        var invented = Do(new PublishMerge("c", leader, 1, ContentHash.Of([5]), ["a", "b"]), leader);
+        Assert.Equal("excluded-all", invented.Code);
+        Assert.Contains("it may only carry the last merged model over", invented.Reason);
+        var carried = Do(new PublishMerge("c", leader, 1, start, ["a", "b"]), leader);
+        Assert.True(carried.Accepted, carried.Reason);
+        Assert.Equal(start, State.MergedOf(1)!.Hash);
+        Assert.Contains(carried.Events, e => e.Text.Contains("no model could be merged (a, b left out)", StringComparison.Ordinal));
+        Do(new CheckIn("c", "a", 2, start, H3, 1), "a").EnsureAccepted(); // nodes go on from the carried model
+    }
+
+    [Fact]
     public void A_node_may_contribute_only_if_up_to_date_with_the_previous_merged_model()
     {
         Register("a");

@@ -219,7 +219,7 @@ public sealed partial class DashboardFeed : IDisposable
                 : at is null ? "not seen yet"
                 : latest - at > lateAfter ? "late" : "alive";
             return new NodeView(n.NodeId, condition, n.NodeId == leader, n.Progress?.Round, n.Progress?.EpochsDone ?? 0, n.Progress?.TotalEpochs ?? 0,
-                n.Progress?.Loss, n.Progress?.Metric, at, Curve(state.Name, n));
+                n.Progress?.Loss, n.Progress?.Metric, at, Curve(state.Name, n), n.Progress?.Epsilon);
         }).ToList();
         var merges = state.History.TakeLast(MergesShown).Reverse().Select(m =>
             new MergeView(m.Round, m.Leader, m.Contributions.Count - m.Excluded.Count, m.Excluded, m.Hash.Hex, m.At)).ToList();
@@ -227,7 +227,8 @@ public sealed partial class DashboardFeed : IDisposable
         double? lastLoss = nodes.Select(n => n.Loss).Where(v => v is not null).Average();
         return new ContractView(state.Name, state.Status.ToString(), state.Round.Number, state.Round.Phase.ToString(), leader, state.Parameters.MinPeers,
             state.Parameters.SyncFrequency, state.Parameters.MergeMethod, nodes, merges, state.History.Count, best, lastLoss,
-            state.History.Count > 0 ? state.History[0].At : null, state.LatestMerged?.At, state.FinalModel.IsNone ? null : state.FinalModel.Hex);
+            state.History.Count > 0 ? state.History[0].At : null, state.LatestMerged?.At, state.FinalModel.IsNone ? null : state.FinalModel.Hex,
+            state.Parameters.Privacy?.ToString());
     }
 
     /// <summary>The time between recent merges (zero before there are two).</summary>

@@ -20,12 +20,12 @@ public sealed record LedgerView(long Height, string? Head, string Verification);
 public sealed record ContractView(
     string Name, string Status, long Round, string Phase, string? Leader, int MinPeers, int SyncFrequency, string Merge,
     IReadOnlyList<NodeView> Nodes, IReadOnlyList<MergeView> Merges, int MergeCount, double? BestMetric, double? LastLoss,
-    DateTimeOffset? FirstMerge, DateTimeOffset? LastMerge, string? FinalModel);
+    DateTimeOffset? FirstMerge, DateTimeOffset? LastMerge, string? FinalModel, string? Privacy = null);
 
 /// <summary>An SL node of a contract. State: alive (seen lately), late (silent for a while), dropped (left), finished.</summary>
 public sealed record NodeView(
     string Id, string State, bool IsLeader, long? Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric,
-    DateTimeOffset? LastAlive, IReadOnlyList<CurvePoint> Curve);
+    DateTimeOffset? LastAlive, IReadOnlyList<CurvePoint> Curve, double? Epsilon = null);
 
 /// <summary>A node's reported loss and metric at a round.</summary>
 public sealed record CurvePoint(long Round, double? Loss, double? Metric);

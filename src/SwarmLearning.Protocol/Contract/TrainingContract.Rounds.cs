@@ -106,10 +106,17 @@ public static partial class TrainingContract
         }
         else if (round.Contributions.Where(c => !publish.Excluded.Contains(c.Key)).Sum(c => c.WeightMicros) <= 0)
         {
-            throw Reject("excluded-all", $"the leader of round {round.Number} excluded every contribution; nothing was merged");
+            // Nothing usable (every model diverged): the only thing a leader may publish is the last merged model again.
+            if (state.LatestMerged is not { } last || last.Hash != publish.MergedHash)
+            {
+                throw Reject("excluded-all", $"the leader of round {round.Number} excluded every contribution; it may only carry the last merged model over");
+            }
+            var carried = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime);
+            Say(events, state, "merged", $"round {round.Number}: no model could be merged ({string.Join(", ", publish.Excluded)} left out); '{node.NodeId}' carried the model of round {last.Round} over: {Short(publish.MergedHash)}");
+            return AfterMerge(state with { History = state.History.Add(carried) }, events);
         }
         var merged = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime);
-        string excluded = publish.Excluded.Count > 0 ? $" without {string.Join(", ", publish.Excluded)} (unreachable)" : "";
+        string excluded = publish.Excluded.Count > 0 ? $" without {string.Join(", ", publish.Excluded)} (left out)" : "";
         Say(events, state, "merged", $"round {round.Number} merged by '{node.NodeId}' from {round.Contributions.Count - publish.Excluded.Count} models{excluded}: {Short(publish.MergedHash)}");
         return AfterMerge(state with { History = state.History.Add(merged) }, events);
     }

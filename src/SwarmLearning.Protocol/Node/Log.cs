@@ -42,4 +42,7 @@ internal static partial class Log
 
     [LoggerMessage(13, LogLevel.Warning, "{Node}: merged model {Model} of round {Round} was lost with its leader; the round is merged again")]
     public static partial void MergeReopened(ILogger logger, string node, string model, long round);
+
+    [LoggerMessage(40, LogLevel.Warning, "{Node}: no model of round {Round} could be merged (each was left out, or merging them overflowed); the last merged model {Model} carries over")]
+    public static partial void CarriedOver(ILogger logger, string node, long round, string model);
 }

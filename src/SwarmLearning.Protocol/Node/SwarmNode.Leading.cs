@@ -26,16 +26,34 @@ public sealed partial class SwarmNode
             else
             {
                 Log.Leading(_logger, options.NodeId, round.Number, round.Contributions.Count, state.Parameters.MergeMethod);
-                var usable = await GatherAsync(state, excluded, cancellationToken);
-                if (usable.Count == 0)
+                var (usable, unreachable) = await GatherAsync(state, excluded, cancellationToken);
+                if (usable.Count == 0 && unreachable > 0)
                 {
                     Log.MergeFailed(_logger, options.NodeId, round.Number, "no contribution could be fetched");
-                    return;
+                    return; // another leader may reach them
                 }
-                var (merged, note) = await MergeAsync(state, usable, cancellationToken);
-                mergedHash = await store.PutAsync(merged, cancellationToken);
-                _mergeBuffers = merged;
-                Log.Published(_logger, options.NodeId, mergedHash.Short, round.Number, note);
+                (ModelState Model, string Note)? result = null;
+                try
+                {
+                    result = usable.Count == 0 ? null : await MergeAsync(state, usable, cancellationToken);
+                }
+                catch (MergeException e)
+                {
+                    Log.MergeFailed(_logger, options.NodeId, round.Number, e.Message); // the same inputs would fail for every leader
+                }
+                if (result is not { } merged)
+                {
+                    // Every model diverged (or merging them overflowed): keep the last good model rather than stall the swarm.
+                    mergedHash = state.LatestMerged!.Hash;
+                    excluded = [.. round.Contributions.Where(c => c.WeightMicros > 0).Select(c => c.Key)];
+                    Log.CarriedOver(_logger, options.NodeId, round.Number, mergedHash.Short);
+                }
+                else
+                {
+                    mergedHash = await store.PutAsync(merged.Model, cancellationToken);
+                    _mergeBuffers = merged.Model;
+                    Log.Published(_logger, options.NodeId, mergedHash.Short, round.Number, merged.Note);
+                }
             }
             var outcome = await ledger.SubmitAsync(new PublishMerge(options.Contract, options.NodeId, round.Number, mergedHash, excluded), cancellationToken);
             if (!outcome.Accepted)
@@ -49,11 +67,15 @@ public sealed partial class SwarmNode
         }
     }
 
-    /// <summary>Fetches and checks the contributions; those unreachable, of another shape or with NaN/Inf are left out and named.</summary>
-    private async Task<List<(MergeContribution Contribution, ContentHash Hash)>> GatherAsync(
+    /// <summary>
+    /// Fetches and checks the contributions; those unreachable, of another shape or with NaN/Inf are left out and named.
+    /// Returns the usable ones and how many were left out for want of a peer or a sound file (another leader may do better).
+    /// </summary>
+    private async Task<(List<(MergeContribution Contribution, ContentHash Hash)> Usable, int Unreachable)> GatherAsync(
         ContractState state, List<string> excluded, CancellationToken cancellationToken)
     {
         var usable = new List<(MergeContribution, ContentHash)>();
+        int unreachable = 0;
         foreach (var contribution in state.Round.Contributions.Where(c => c.WeightMicros > 0))
         {
             string? problem = null;
@@ -71,10 +93,12 @@ public sealed partial class SwarmNode
             catch (PeerUnavailableException e)
             {
                 problem = e.Message;
+                unreachable++;
             }
             catch (ModelFileException e)
             {
                 problem = e.Message;
+                unreachable++;
             }
             if (problem is null)
             {
@@ -86,7 +110,7 @@ public sealed partial class SwarmNode
                 Log.Excluded(_logger, options.NodeId, contribution.Key, state.Round.Number, problem);
             }
         }
-        return usable;
+        return (usable, unreachable);
     }
 
     /// <summary>A past merged model, from the local store or from the node that merged it.</summary>

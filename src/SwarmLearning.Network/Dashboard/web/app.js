@@ -91,12 +91,14 @@ function renderContract(c) {
   facts.replaceChildren(
     "round ", el("strong", { "data-contract-round": c.name }, c.round), ` · ${c.phase.toLowerCase()}`,
     c.leader ? ` · led by ${c.leader}` : "", ` · minPeers ${c.minPeers} · sync every ${c.syncFrequency} batches · merge ${c.merge}`,
+    c.privacy ? ` · differential privacy: ${c.privacy}` : "",
     c.finalModel ? ` · final model ${short(c.finalModel)}` : "");
   section.querySelector(".nodes").replaceChildren(...c.nodes.map(n => el("li", { class: n.state.replace(/ /g, "-"), "data-node": n.id },
     el("div", { class: "name" }, n.id, ...(n.isLeader ? [el("span", { class: "badge" }, "leader")] : [])),
     el("div", { class: "detail" }, `${n.state} · round ${n.round ?? "–"} · last seen ${time(n.lastAlive)}`),
     el("label", {}, `epochs ${n.epochsDone} of ${n.totalEpochs || "?"}`, el("progress", { max: Math.max(1, n.totalEpochs), value: n.epochsDone })),
-    el("div", { class: "detail" }, `loss ${number(n.loss)} · metric ${number(n.metric)}`))));
+    el("div", { class: "detail" }, `loss ${number(n.loss)} · metric ${number(n.metric)}`
+      + (n.epsilon == null ? "" : ` · privacy spent ε ${number(n.epsilon)}`)))));
   chart(section.querySelector(".chart.loss"), c.nodes, "loss");
   chart(section.querySelector(".chart.metric"), c.nodes, "metric");
   section.querySelector(".merges tbody").replaceChildren(...c.merges.map(m => el("tr", { "data-merge-round": m.round },
