@@ -28,6 +28,8 @@ class ScriptedNode(pb_grpc.SwarmMlServicer):
 
     def Register(self, request, context):
         self.calls.append(("register", request.parameters.sync_frequency, request.parameters.training_contract))
+        p = request.parameters
+        self.privacy = (p.dp_clip_norm, p.dp_noise_multiplier, p.dp_delta)
         if self.refuse:
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, self.refuse)
         return pb.RegisterReply(node_id="n1", contract=request.parameters.training_contract, sync_every=request.parameters.sync_frequency)
@@ -80,6 +82,13 @@ class CallbackTests(unittest.TestCase):
         self.assertEqual(model.bias.item(), 4.0)  # each of the 4 merges added one
         self.assertTrue(swarm.training_over)
         self.assertIn(("report", 1, True), node.calls)
+
+    def test_differential_privacy_settings_reach_the_node(self):
+        node = ScriptedNode(None)
+        swarm = SwarmCallback(torch.nn.Linear(2, 1), sync_frequency=1, min_peers=1, client=self.start(node),
+                              dp_clip_norm=1.5, dp_noise_multiplier=0.8, dp_delta=1e-6)
+        swarm.on_train_begin()
+        self.assertEqual(node.privacy, (1.5, 0.8, 1e-6))
 
     def test_training_over_stops_syncing(self):
         node = ScriptedNode(None, rounds=1)
