@@ -27,6 +27,8 @@ public sealed class SimulateTests : IDisposable
     [Fact]
     public void Attacks_and_privacy_settings_that_cannot_work_are_refused()
     {
+        Assert.Contains("cannot be combined", Assert.ThrowsAny<SwarmException>(new SimulateOptions { DpClip = 1, DpNoise = 1, Attacks = [Protocol.Attacks.Attack.Parse("gaussian:1")] }.Validate).Message);
+        Assert.Contains("needs at least 2 attackers", Assert.ThrowsAny<SwarmException>(new SimulateOptions { Attacks = [Protocol.Attacks.Attack.Parse("little-is-enough:1")] }.Validate).Message);
         Assert.Contains("leave at least one honest node", Assert.ThrowsAny<SwarmException>(new SimulateOptions { Nodes = 2, Attacks = [Protocol.Attacks.Attack.Parse("gaussian:2")] }.Validate).Message);
         Assert.Contains("needs --dp-clip", Assert.ThrowsAny<SwarmException>(new SimulateOptions { DpEpsilon = 3 }.Validate).Message);
         Assert.Contains("either --dp-noise", Assert.ThrowsAny<SwarmException>(new SimulateOptions { DpClip = 1, DpEpsilon = 3, DpNoise = 1 }.Validate).Message);
@@ -49,7 +51,7 @@ public sealed class SimulateTests : IDisposable
         Assert.NotNull(run.Privacy);
         Assert.Equal(["node01", "node02", "node03"], run.Privacy!.EpsilonByNode.Keys.Order());
         // Each node spends at most the budget the noise was chosen for (the last check-in counts only if trained since the last sync).
-        Assert.All(run.Privacy.EpsilonByNode.Values, e => Assert.InRange(e, 1, 8.0));
+        Assert.All(run.Privacy.EpsilonByNode.Values, e => Assert.InRange(e!.Value, 1, 8.0));
         var json = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_output, "dp", "report.json")));
         Assert.True(json.RootElement.GetProperty("swarms")[0].GetProperty("privacy").GetProperty("epsilonByNode").GetProperty("node01").GetDouble() > 1);
     }

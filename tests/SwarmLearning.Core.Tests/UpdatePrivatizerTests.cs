@@ -12,7 +12,7 @@ public sealed class UpdatePrivatizerTests
     private static double Norm(float[] a, float[] b) => Math.Sqrt(a.Zip(b).Sum(p => (double)(p.First - p.Second) * (p.First - p.Second)));
 
     [Fact]
-    public void An_update_longer_than_C_is_scaled_to_norm_C_in_its_own_direction_and_counters_pass_unchanged()
+    public void An_update_longer_than_C_is_scaled_to_norm_C_in_its_own_direction_and_counters_are_the_reference_s()
     {
         float[] reference = [1, 1, 1, 1], trained = [7, 1, 9, 1]; // update (6, 0, 8, 0): norm 10
         var privatizer = new UpdatePrivatizer(new DifferentialPrivacy(ClipNorm: 2, NoiseMultiplier: 1e-9, Delta: 1e-5));
@@ -20,7 +20,7 @@ public sealed class UpdatePrivatizerTests
         Assert.Equal(10, norm, 4);
         float[] values = released["w"].AsSpan<float>().ToArray();
         Assert.Equal([2.2f, 1f, 2.6f, 1f], values.Select(v => MathF.Round(v, 4)));
-        Assert.Equal(9L, released["n"].AsSpan<long>()[0]);
+        Assert.Equal(7L, released["n"].AsSpan<long>()[0]); // the trained counter (9) counts batches: data-dependent, not released
         Assert.Equal(trained, Model(trained)["w"].AsSpan<float>().ToArray()); // the program's model is not touched
     }
 
@@ -45,6 +45,14 @@ public sealed class UpdatePrivatizerTests
         double tail = a.Count(v => Math.Abs(v) > 3 * 1.5) / (double)a.Length; // a normal's mass beyond 3 deviations is 0.27 %
         Assert.InRange(tail, 0.0020, 0.0034);
         Assert.NotEqual(a, b);
+    }
+
+    [Fact]
+    public void A_diverged_update_is_released_as_noise_around_the_reference_not_as_NaN()
+    {
+        var (released, norm) = new UpdatePrivatizer(new DifferentialPrivacy(1, 0.1, 1e-5)).Privatize(Model([1, 2, 3]), Model([float.NaN, 2, float.PositiveInfinity]));
+        Assert.True(double.IsNaN(norm) || double.IsInfinity(norm));
+        Assert.All(released["w"].AsSpan<float>().ToArray().Zip(new float[] { 1, 2, 3 }), p => Assert.InRange(p.First - p.Second, -1f, 1f));
     }
 
     [Fact]

@@ -37,5 +37,19 @@ public sealed class PrivacyTests
         accountant.Step(q: 1, steps: 4);
         Assert.All(state.Nodes.Values, n => Assert.Equal(accountant.Epsilon(dp.Delta), n.Progress!.Epsilon!.Value, 6));
         Assert.Contains(swarm.NodeLog, line => line.Contains("differential privacy: update norm", StringComparison.Ordinal) && line.Contains("4 releases so far", StringComparison.Ordinal));
+        Assert.All(state.Nodes.Values, n => Assert.Null(n.Progress!.Loss)); // validation results stay on the node
+
+        // A program that registers again (or a restarted node) resumes its budget from the ledger, not from zero.
+        var again = new Session.NodeSession(new Session.NodeSessionContext("a", swarm.Ledger.For("a"), swarm.Network.StoreOf("a"), swarm.Network.TransportOf("a")));
+        var parameters = new Session.SwarmParameters(2, 3) { TrainingContract = SwarmHarness.ContractName, DpClipNorm = 0.5, DpNoiseMultiplier = 1e-4, DpDelta = 1e-5 };
+        var model = swarm.Nodes["a"].Session.GetParameters();
+        swarm.Complete(() => again.RegisterAsync(parameters, model.Signature, CancellationToken.None));
+        Assert.Equal(accountant.Epsilon(dp.Delta), again.Node!.PrivacySpent!.Value, 6);
+        // Nothing trained leaves a private node unmeasured: a periodic sync before the initial one is refused.
+        var refused = Assert.Throws<Session.InvalidMlRequestException>(() =>
+            swarm.Complete(() => again.SyncAsync(Session.SyncKind.Periodic, model, 1, trainedSinceSync: false, CancellationToken.None)));
+        Assert.Contains("sync INITIAL first", refused.Message);
+        Assert.Contains("useAdaptiveSync cannot be used with differential privacy", Assert.Throws<Session.InvalidMlRequestException>(() =>
+            swarm.Complete(() => again.RegisterAsync(parameters with { UseAdaptiveSync = true }, model.Signature, CancellationToken.None))).Message);
     }
 }

@@ -106,6 +106,14 @@ internal sealed class SwarmHarness
         }
     }
 
+    /// <summary>Runs <paramref name="start"/> on the swarm's scheduler until it completes; returns its result or throws its exception.</summary>
+    public T Complete<T>(Func<Task<T>> start)
+    {
+        var task = Scheduler.Enter(start);
+        RunUntil(() => task.IsCompleted, TimeSpan.FromMinutes(5));
+        return task.GetAwaiter().GetResult();
+    }
+
     public bool AllDone(params string[] ids) => ids.All(id => Nodes[id].Task.IsCompletedSuccessfully);
 
     /// <summary>A model any node stored (to recompute a merge in a test).</summary>

@@ -88,7 +88,7 @@ internal static class SimulateCommand
             string attack = swarm.Attack == "none" ? "" : $", under {Markup.Escape(swarm.Attack)}";
             if (swarm.Privacy is { } dp)
             {
-                attack += FormattableString.Invariant($", DP sigma {dp.NoiseMultiplier:g3}, epsilon {dp.EpsilonByNode.Values.Max():F2}");
+                attack += FormattableString.Invariant($", DP sigma {dp.NoiseMultiplier:g3}, epsilon {dp.EpsilonByNode.Values.Max() ?? 0:F2}");
             }
             table.AddRow($"[bold]swarm, {Markup.Escape(swarm.MergeMethod)}{attack}[/]", $"[bold]{swarm.Accuracy:P2}[/]",
                 $"{swarm.Rounds} merges, {swarm.Seconds / 60:F1} min, {(swarm.SameFinalModelEverywhere ? "same final model on every node" : "[red]final models differ[/]")}");

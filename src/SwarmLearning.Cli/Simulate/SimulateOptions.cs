@@ -92,6 +92,10 @@ internal sealed record SimulateOptions
         {
             throw new SwarmException($"--dp-delta must be between 0 and 1, e.g. 1e-5 (got {DpDelta})");
         }
+        if (DpClip > 0 && Attacks.Any(a => a.Kind != AttackKind.None))
+        {
+            throw new SwarmException("--attack and differential privacy cannot be combined: the attackers' models would be clipped and noised by their own nodes, which a real attacker would skip; measure them apart");
+        }
         foreach (var attack in Attacks)
         {
             if (attack.Problem(Nodes) is { } problem)

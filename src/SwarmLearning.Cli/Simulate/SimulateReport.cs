@@ -8,7 +8,7 @@ internal sealed record SwarmRun(string MergeMethod, double Accuracy, int Rounds,
     PrivacyRun? Privacy = null);
 
 /// <summary>A run's differential privacy: the contract's settings, each node's check-ins and the ε each spent (as reported to the ledger).</summary>
-internal sealed record PrivacyRun(double ClipNorm, double NoiseMultiplier, double Delta, long ExpectedReleases, IReadOnlyDictionary<string, double> EpsilonByNode);
+internal sealed record PrivacyRun(double ClipNorm, double NoiseMultiplier, double Delta, long ExpectedReleases, IReadOnlyDictionary<string, double?> EpsilonByNode);
 
 /// <summary>What `swarm simulate` measured, as written to report.json.</summary>
 internal sealed record SimulateReport(

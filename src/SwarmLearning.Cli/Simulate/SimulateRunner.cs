@@ -132,7 +132,7 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
                 curve = [.. byRound.Values];
             }
             var spent = privacy is null ? null : new PrivacyRun(privacy.ClipNorm, privacy.NoiseMultiplier, privacy.Delta, releases,
-                swarm.State.Nodes.Values.ToDictionary(n => n.NodeId, n => n.Progress?.Epsilon ?? 0));
+                swarm.State.Nodes.Values.ToDictionary(n => n.NodeId, n => n.Progress?.Epsilon)); // null: the node never reported
             return new SwarmRun(method, accuracy, swarm.State.History.Count, hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds, attack.ToString(), attackers, spent);
         }
         finally

@@ -6,10 +6,11 @@ namespace SwarmLearning.Core.Merging;
 
 /// <summary>
 /// Centred clipping (Karimireddy, He and Jaggi, 2021): starting from the last merged model v, repeats
-/// <c>v ← v + Σ wᵢ (xᵢ − v) · min(1, τ / ‖xᵢ − v‖)</c>, so that no model moves the result by more than its weight × τ
-/// per step, however far it lies. τ is the clipping radius; by default (<see cref="Radius"/> null) it is the median of
-/// the models' distances from the centre, so honest updates pass nearly whole and a minority of far models is cut to
-/// the honest scale. Its guarantee needs the bad models' weight below one half and an honest centre; the round engine
+/// <c>v ← v + (1/n) Σ (xᵢ − v) · min(1, τ / ‖xᵢ − v‖)</c>, so that no model moves the result by more than τ / n per
+/// step, however far it lies. Models count the same whatever their declared weight (an attacker could inflate its own).
+/// τ is the clipping radius; by default (<see cref="Radius"/> null) it is the median distance from the centre of the
+/// models that moved, so honest updates pass nearly whole and a minority of far models is cut to the honest scale. Its
+/// guarantee needs fewer than half the models bad and an honest centre; the round engine
 /// supplies the last merged model (<see cref="MergeAround"/>), and without one the coordinate median is the centre.
 /// </summary>
 public sealed class CentredClipping : IRobustMerge
@@ -42,7 +43,7 @@ public sealed class CentredClipping : IRobustMerge
     public int MinimumModels => 3;
 
     /// <inheritdoc />
-    public string Assumption => "bad models hold less than half the weight, and the last merged model is honest";
+    public string Assumption => "fewer than half the models are bad, and the last merged model is honest";
 
     /// <inheritdoc />
     public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null) =>
@@ -69,14 +70,17 @@ public sealed class CentredClipping : IRobustMerge
             Parallel.For(0, n, i => distances[i] = Math.Sqrt(WholeModelMerge.SquaredDistance(vectors[i], v)));
             if (step == 0)
             {
-                tau = Radius ?? Median(distances);
+                // Models sitting on the centre (a finished node checking in the merged model) say nothing about the honest scale.
+                var moved = distances.Where(d => d > 0).ToArray();
+                tau = Radius ?? (moved.Length == 0 ? 0 : Median(moved));
                 clipped = distances.Count(d => d > tau);
             }
             if (tau <= 0)
             {
                 break; // every model sits on the centre (or most do): nothing moves
             }
-            var scales = Enumerable.Range(0, n).Select(i => inputs.Weights[i] * Math.Min(1, tau / Math.Max(distances[i], 1e-30))).ToArray();
+            // Every model counts the same: weights come from what nodes declare (sample counts), which an attacker can inflate.
+            var scales = Enumerable.Range(0, n).Select(i => Math.Min(1, tau / Math.Max(distances[i], 1e-30)) / n).ToArray();
             double kept = scales.Sum();
             Parallel.For(0, v.Length, t =>
             {

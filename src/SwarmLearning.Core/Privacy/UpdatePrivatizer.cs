@@ -8,8 +8,8 @@ namespace SwarmLearning.Core.Privacy;
 /// <summary>
 /// The Gaussian mechanism on a node's update: <c>reference + clip(model − reference, C) + N(0, σ²C²)</c> over every
 /// float32 tensor (weights and float buffers alike), with the noise drawn from the operating system's cryptographic
-/// generator (a predictable generator would let the noise be subtracted). Integer tensors (counters) are copied as they
-/// are. Each call is one release for the accountant.
+/// generator (a predictable generator would let the noise be subtracted). Integer tensors (counters) and metadata are the
+/// reference's: they depend on the data too. Each call is one release for the accountant.
 /// </summary>
 public sealed class UpdatePrivatizer(DifferentialPrivacy settings)
 {
@@ -22,7 +22,10 @@ public sealed class UpdatePrivatizer(DifferentialPrivacy settings)
     /// <summary>The released model and the update's L2 norm before clipping.</summary>
     public (ModelState Model, double UpdateNorm) Privatize(ModelState reference, ModelState model)
     {
-        var released = model.Clone();
+        // Everything but the float32 values is the reference's (counters, integer buffers, metadata): they too depend on the data.
+        var released = new ModelState(model.Tensors.Select(t => t.DType == DType.F32
+            ? new Tensor(t.Name, t.DType, t.Shape, (byte[])t.Data.Clone())
+            : new Tensor(t.Name, t.DType, t.Shape, (byte[])reference[t.Name].Data.Clone())), reference.Metadata);
         var floats = released.Tensors.Where(t => t.DType == DType.F32).ToList();
         double squared = 0;
         foreach (var tensor in floats)
@@ -33,11 +36,16 @@ public sealed class UpdatePrivatizer(DifferentialPrivacy settings)
             squared += norm * norm;
         }
         double updateNorm = Math.Sqrt(squared);
-        float scale = (float)Math.Min(1, settings.ClipNorm / Math.Max(updateNorm, double.Epsilon));
+        // A diverged update (NaN or infinity) is released as no update at all: a NaN pattern would leak which values blew up.
+        float scale = double.IsFinite(updateNorm) ? (float)Math.Min(1, settings.ClipNorm / Math.Max(updateNorm, double.Epsilon)) : 0f;
         double deviation = settings.NoiseMultiplier * settings.ClipNorm;
         foreach (var tensor in floats)
         {
             var values = tensor.AsSpan<float>();
+            if (scale == 0)
+            {
+                values.Clear();
+            }
             TensorPrimitives.Multiply(values, scale, values);
             AddGaussian(values, deviation);
             TensorPrimitives.Add(values, reference[tensor.Name].AsSpan<float>(), values);

@@ -72,7 +72,9 @@ public sealed record Attack(AttackKind Kind, int Count)
 
     /// <summary>Null when <paramref name="nodes"/> nodes can carry this attack and keep an honest node to measure, else what to change.</summary>
     public string? Problem(int nodes) =>
-        Count >= nodes ? $"attack '{this}' makes {Count} of {nodes} nodes attackers; leave at least one honest node (node01 is measured)" : null;
+        Count >= nodes ? $"attack '{this}' makes {Count} of {nodes} nodes attackers; leave at least one honest node (node01 is measured)"
+        : Kind == AttackKind.LittleIsEnough && Count < 2 ? $"attack '{this}' needs at least 2 attackers: they estimate the spread of honest updates from their own"
+        : null;
 
     /// <summary>Whether node <paramref name="index"/> (0-based) of <paramref name="nodes"/> attacks: the last <see cref="Count"/> do.</summary>
     public bool IsAttacker(int index, int nodes) => Kind != AttackKind.None && index >= nodes - Count;

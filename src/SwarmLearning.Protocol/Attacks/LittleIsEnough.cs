@@ -21,7 +21,7 @@ public sealed class LittleIsEnough(int nodes, int attackers)
     /// <summary>z for <paramref name="nodes"/> nodes of which <paramref name="attackers"/> attack.</summary>
     public static double ShiftFor(int nodes, int attackers)
     {
-        int supporters = nodes / 2 + 1 - attackers;
+        int supporters = Math.Max(1, nodes / 2 + 1 - attackers);
         return InverseNormal((nodes - supporters) / (double)nodes);
     }
 
@@ -64,7 +64,8 @@ public sealed class LittleIsEnough(int nodes, int attackers)
                     square += delta * delta;
                 }
                 mean /= columns.Length;
-                double deviation = Math.Sqrt(Math.Max(0, square / columns.Length - mean * mean));
+                int count = columns.Length;
+                double deviation = count < 2 ? 0 : Math.Sqrt(Math.Max(0, (square - count * mean * mean) / (count - 1))); // the sample deviation
                 values[e] = (float)(values[e] + mean - Z * deviation);
             }
         });

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using System.Collections.Immutable;
 using SwarmLearning.Core.Files;
 using SwarmLearning.Core.Model;
@@ -29,7 +30,8 @@ public sealed record NodeRecord(
     string NodeId, NodeStatus Status, bool CanLead, string? Address, long JoinedRound, Progress? Progress);
 
 /// <summary>The latest progress a node reported.</summary>
-public sealed record Progress(long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric, double? Epsilon = null);
+public sealed record Progress(long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Epsilon = null); // left out when null: older states hash the same
 
 /// <summary>A model offered to a round. Weight is in millionths (integer, so the contract needs no floating point).</summary>
 public sealed record CheckInRecord(string NodeId, ContentHash ModelHash, long WeightMicros, bool FromTrainingNode, DateTimeOffset At);

@@ -98,9 +98,9 @@ public static partial class TrainingContract
         {
             throw Reject("bad-progress", $"node '{node.NodeId}' reported negative epochs");
         }
-        if (report.Epsilon is < 0)
+        if (report.Epsilon is double epsilon && !(epsilon >= 0 && double.IsFinite(epsilon)))
         {
-            throw Reject("bad-progress", $"node '{node.NodeId}' reported a negative privacy loss (epsilon)");
+            throw Reject("bad-progress", $"node '{node.NodeId}' reported a privacy loss (epsilon) that is not a finite number of at least 0");
         }
         var progress = new Progress(report.Round, report.EpochsDone, report.TotalEpochs, report.Loss, report.Metric, report.Epsilon);
         return state with { Nodes = state.Nodes.SetItem(node.NodeId, node with { Progress = progress }) };

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using SwarmLearning.Core.Privacy;
 
 namespace SwarmLearning.Protocol.Contract;
@@ -18,7 +19,8 @@ public enum TrainEndPolicy
 /// (null: off) makes every node clip and noise its update before checking it in (docs/privacy.md).
 /// </summary>
 public sealed record TrainingParameters(int MinPeers, int SyncFrequency, string MergeMethod = "mean", bool UseAdaptiveSync = false,
-    DifferentialPrivacy? Privacy = null)
+    // Left out of the JSON when off, so the state of contracts without it (and the ledgers holding them) is unchanged.
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DifferentialPrivacy? Privacy = null)
 {
     /// <summary>Returns null when valid, else what is wrong.</summary>
     public string? Problem() =>

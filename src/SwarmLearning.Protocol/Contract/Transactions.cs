@@ -36,7 +36,8 @@ public sealed record PublishMerge(string Contract, string NodeId, long Round, Co
     : ContractTx(Contract);
 
 /// <summary>Progress a node reports after a merge (HPE's PERFDATA); informative, decides nothing.</summary>
-public sealed record ReportProgress(string Contract, string NodeId, long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric, double? Epsilon = null)
+public sealed record ReportProgress(string Contract, string NodeId, long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] double? Epsilon = null)
     : ContractTx(Contract);
 
 /// <summary>The node has trained all its epochs; it keeps checking in by its train-end policy until the contract completes.</summary>

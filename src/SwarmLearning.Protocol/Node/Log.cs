@@ -45,4 +45,7 @@ internal static partial class Log
 
     [LoggerMessage(40, LogLevel.Warning, "{Node}: no model of round {Round} could be merged (each was left out, or merging them overflowed); the last merged model {Model} carries over")]
     public static partial void CarriedOver(ILogger logger, string node, long round, string model);
+
+    [LoggerMessage(41, LogLevel.Warning, "{Node}: round {Round} has {Models} usable models but {Method} needs {Needed}; merged by the coordinate median instead")]
+    public static partial void FellBack(ILogger logger, string node, long round, string method, int models, int needed);
 }

@@ -36,10 +36,19 @@ public sealed partial class SwarmNode
                 try
                 {
                     result = usable.Count == 0 ? null : await MergeAsync(state, usable, cancellationToken);
+                    if (result is { } done && ModelChecks.FirstNonFinite(done.Model) is { } overflowed)
+                    {
+                        throw new MergeException($"the merged tensor '{overflowed}' overflowed to infinity or NaN");
+                    }
                 }
                 catch (MergeException e)
                 {
-                    Log.MergeFailed(_logger, options.NodeId, round.Number, e.Message); // the same inputs would fail for every leader
+                    Log.MergeFailed(_logger, options.NodeId, round.Number, e.Message);
+                    if (unreachable > 0)
+                    {
+                        return; // with the models it could not fetch, another leader may merge
+                    }
+                    result = null; // the same inputs would fail for every leader
                 }
                 if (result is not { } merged)
                 {
@@ -128,6 +137,12 @@ public sealed partial class SwarmNode
         ContractState state, List<(MergeContribution Contribution, ContentHash Hash)> usable, CancellationToken cancellationToken)
     {
         var method = MergeMethods.Parse(state.Parameters.MergeMethod);
+        if (method is IRobustMerge robust && usable.Count < robust.MinimumModels)
+        {
+            // Models were left out (or came in with weight 0): the method's guarantee no longer holds, the median's still does.
+            Log.FellBack(_logger, options.NodeId, state.Round.Number, method.Name, usable.Count, robust.MinimumModels);
+            method = new CoordinateMedian();
+        }
         var ordered = usable.OrderBy(u => u.Contribution.Key, StringComparer.Ordinal).ToList();
         double Weight(MergeContribution c) => c.WeightMicros / (double)TrainingContract.WeightScale;
         if (method is WeightedMean)

@@ -56,6 +56,10 @@ public sealed partial class NodeSession(NodeSessionContext context)
         {
             throw new InvalidMlRequestException(unsupported);
         }
+        if (parameters.Privacy is not null && parameters.UseAdaptiveSync)
+        {
+            throw new InvalidMlRequestException("useAdaptiveSync cannot be used with differential privacy: when and how often a node checks in would follow its validation loss, outside the privacy budget");
+        }
         var options = new SwarmNodeOptions(context.NodeId, parameters.TrainingContract, parameters.Contract)
         {
             Weight = parameters.MergeWeight,
@@ -70,8 +74,9 @@ public sealed partial class NodeSession(NodeSessionContext context)
         await node.RegisterAsync(signature, cancellationToken);
         context.OnRegistered?.Invoke(signature);
         (_node, _signature) = (node, signature);
+        _lastMerged = null; // a new registration starts from the swarm's model again (INITIAL)
         _interval = new AdaptiveSyncInterval(parameters.SyncFrequency, parameters.UseAdaptiveSync);
-        _privacy = parameters.Privacy is { } privacy ? new PrivateReleases(privacy) : null;
+        _privacy = parameters.Privacy is { } privacy ? await PrivacyAfterRegistering(privacy, options.Contract, cancellationToken) : null;
         LogRegistered(_logger, context.NodeId, options.Contract, parameters.MinPeers, parameters.SyncFrequency, options.Parameters.MergeMethod,
             options.Weight, signature.Tensors.Count);
         return new SessionRegistration(context.NodeId, options.Contract, _interval.Current);
@@ -93,20 +98,19 @@ public sealed partial class NodeSession(NodeSessionContext context)
         {
             throw new InvalidMlRequestException($"the model offered differs from the one registered: {difference}");
         }
-        if (_privacy is not null && kind != SyncKind.Initial && trainedSinceSync && _lastMerged is { } reference)
+        if (kind is not (SyncKind.Initial or SyncKind.Periodic or SyncKind.Final))
         {
-            // The update leaves the node only clipped and noised; the program's own model stays as it trained it.
-            var (released, norm) = _privacy.Release(await context.Store.GetAsync(reference, cancellationToken), model);
-            node.PrivacySpent = _privacy.Epsilon;
-            LogReleased(_logger, context.NodeId, norm, _privacy.Settings.ClipNorm, _privacy.Releases, _privacy.Epsilon, _privacy.Settings.Delta);
-            model = released;
+            throw new InvalidMlRequestException($"unknown sync kind {kind}: INITIAL, PERIODIC or FINAL");
+        }
+        if (_privacy is not null)
+        {
+            model = await PrivateAsync(_privacy, node, kind, model, trainedSinceSync, cancellationToken);
         }
         var outcome = kind switch
         {
             SyncKind.Initial => await node.InitialSyncAsync(model, cancellationToken),
             SyncKind.Periodic => await node.SyncAsync(model, cancellationToken),
-            SyncKind.Final => await node.FinishAsync(model, trainedSinceSync, cancellationToken),
-            _ => throw new InvalidMlRequestException($"unknown sync kind {kind}: INITIAL, PERIODIC or FINAL"),
+            _ => await node.FinishAsync(model, trainedSinceSync, cancellationToken),
         };
         _lastMerged = outcome.Model;
         return new SessionSync(outcome.Model, outcome.Round, outcome.TrainingOver, _interval!.Current);
@@ -123,9 +127,50 @@ public sealed partial class NodeSession(NodeSessionContext context)
         {
             _interval!.Observe(evaluation.Loss); // a loss that is not a finite number (a diverged model, no validation data) changes nothing
         }
-        await node.ReportAsync(epochsDone, evaluation, cancellationToken);
+        // Under differential privacy the validation results stay on the node: they are computed on the site's data, outside the budget.
+        await node.ReportAsync(epochsDone, _privacy is null ? evaluation : null, cancellationToken);
         return _interval!.Current;
     }, cancellationToken);
+
+    /// <summary>
+    /// What may leave the node under differential privacy. Only the very first initial sync (the untrained starting model,
+    /// before any merged model) goes out as it is; a final sync with nothing trained since checks in the merged model the
+    /// node handed out, whatever the program sent; everything else is a release: clipped, noised and accounted, whatever
+    /// the program says about its training.
+    /// </summary>
+    private async Task<ModelState> PrivateAsync(PrivateReleases privacy, SwarmNode node, SyncKind kind, ModelState model, bool trainedSinceSync, CancellationToken cancellationToken)
+    {
+        if (_lastMerged is not { } reference)
+        {
+            return kind == SyncKind.Initial && privacy.Releases == 0
+                ? model
+                : throw new InvalidMlRequestException("under differential privacy a model is measured from the merged model the node handed out: sync INITIAL first");
+        }
+        var merged = await context.Store.GetAsync(reference, cancellationToken);
+        if (kind == SyncKind.Final && !trainedSinceSync)
+        {
+            return merged;
+        }
+        // The update leaves the node only clipped and noised; the program's own model stays as it trained it.
+        var (released, norm) = privacy.Release(merged, model);
+        node.PrivacySpent = privacy.Epsilon;
+        LogReleased(_logger, context.NodeId, norm, privacy.Settings.ClipNorm, privacy.Releases, privacy.Epsilon, privacy.Settings.Delta);
+        return released;
+    }
+
+    /// <summary>
+    /// The accountant after a (re-)registration: the one this session kept, or a new one that counts the releases this
+    /// node already has on the ledger (a restarted node or program must not start its budget from zero).
+    /// </summary>
+    private async Task<PrivateReleases> PrivacyAfterRegistering(DifferentialPrivacy settings, string contract, CancellationToken cancellationToken)
+    {
+        var state = await context.Ledger.GetContractAsync(contract, cancellationToken);
+        long onLedger = state is null ? 0 : PrivateReleases.OnLedger(state, context.NodeId);
+        var privacy = _privacy is { } kept && kept.Settings == settings ? kept : new PrivateReleases(settings);
+        privacy.AtLeast(onLedger);
+        _node!.PrivacySpent = privacy.Releases > 0 ? privacy.Epsilon : null;
+        return privacy;
+    }
 
     private SwarmNode Registered() =>
         _node ?? throw new SwarmException("register first: the node has not joined a training contract");
