@@ -104,6 +104,24 @@ public sealed class AttackTests
         Assert.Contains(swarm.NodeLog, line => line.Contains("no model of round 1 could be merged", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void A_robust_merge_left_with_too_few_models_merges_by_the_coordinate_median_and_says_so()
+    {
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 7, SyncFrequency: 2, MergeMethod: "bulyan:f=1"));
+        string[] ids = [.. Enumerable.Range(0, 7).Select(i => $"n{i}")];
+        foreach (string id in ids)
+        {
+            swarm.Start(id, epochs: 2, program: id == "n6" ? channel => new DivergingChannel(channel) : null);
+        }
+        swarm.RunUntil(() => swarm.AllDone(ids), Hour);
+
+        var state = swarm.State;
+        Assert.Equal(ContractStatus.Completed, state.Status);
+        Assert.All(state.History.Skip(1).SkipLast(1), m => Assert.Equal(["n6"], m.Excluded));
+        Assert.NotEqual(state.History[0].Hash, state.History[1].Hash); // merged, not carried over
+        Assert.Contains(swarm.NodeLog, line => line.Contains("has 6 usable models but bulyan:f=1 needs 7; merged by the coordinate median instead", StringComparison.Ordinal));
+    }
+
     /// <summary>A program whose training blew up: every trained model it offers holds NaN.</summary>
     private sealed class DivergingChannel(Session.IMlChannel inner) : Session.IMlChannel
     {

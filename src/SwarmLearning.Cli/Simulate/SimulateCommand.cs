@@ -65,7 +65,7 @@ internal static class SimulateCommand
                     DpClip = parse.GetValue(dpClip), DpNoise = parse.GetValue(dpNoise), DpEpsilon = parse.GetValue(dpEpsilon), DpDelta = parse.GetValue(dpDelta),
                     Attacks = [.. parse.GetValue(attack)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Attack.Parse)],
                 };
-                var report = await new SimulateRunner(options, display).RunAsync("swarm simulate " + string.Join(' ', parse.Tokens.Select(t => t.Value)), cancellationToken);
+                var report = await new SimulateRunner(options, display).RunAsync("swarm " + string.Join(' ', parse.Tokens.Select(t => t.Value)), cancellationToken);
                 Print(report, options.OutputDirectory);
                 return 0;
             }
