@@ -281,11 +281,15 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
 
     private async Task StopAllAsync()
     {
-        // SLs first, then the SNs, then the licence and identity servers: each returns its seat and closes its files.
-        foreach (var child in Enumerable.Reverse(_children).ToList())
+        // SLs first, then the SNs, then the licence and identity servers: each returns its seat and closes its files. The
+        // components of one kind stop together, so a slow one (a long-poll it waits out) does not hold up its peers.
+        foreach (var kind in Enumerable.Reverse(_children).ToList().GroupBy(c => c.Name.TrimEnd("0123456789".ToCharArray())))
         {
-            await child.DisposeAsync();
-            _children.Remove(child);
+            await Task.WhenAll(kind.Select(child => child.DisposeAsync().AsTask()));
+            foreach (var child in kind)
+            {
+                _children.Remove(child);
+            }
         }
     }
 
