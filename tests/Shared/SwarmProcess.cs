@@ -158,7 +158,19 @@ internal sealed class SwarmProcess : IAsyncDisposable
             await kill.WaitForExitAsync();
         }
         using var limit = new CancellationTokenSource(timeout);
-        await _process.WaitForExitAsync(limit.Token);
+        try
+        {
+            await _process.WaitForExitAsync(limit.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Say what is still running and what the process printed last, so a hang can be told from slowness.
+            using var ps = Process.Start(new ProcessStartInfo("ps", "-eo pid,ppid,etime,stat,args --forest") { RedirectStandardOutput = true })!;
+            string processes = await ps.StandardOutput.ReadToEndAsync();
+            string output = Output;
+            throw new TimeoutException($"process {_process.Id} (exited: {_process.HasExited}) did not end within {timeout} of SIGINT; its last output:\n"
+                + output[Math.Max(0, output.Length - 4000)..] + "\nprocesses:\n" + processes);
+        }
         _process.WaitForExit();
         return _process.ExitCode;
     }

@@ -26,6 +26,19 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public int ExitCode => _process.ExitCode;
 
+    /// <summary>kill -9 of the component and its children (Ctrl-C's last resort).</summary>
+    public void Kill()
+    {
+        try
+        {
+            _process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // it has exited already
+        }
+    }
+
     /// <summary>Starts `swarm <paramref name="arguments"/>` (this very executable) as <paramref name="name"/>.</summary>
     public static ChildProcess Start(string name, string logPath, Action<ChildProcess, string>? onLine, IReadOnlyDictionary<string, string>? environment, params string[] arguments)
     {

@@ -42,7 +42,21 @@ internal static class UpCommand
             }
             var options = new UpOptions(count, parse.GetValue(epochs), parse.GetValue(images), parse.GetValue(test), parse.GetValue(sync), parse.GetValue(partition)!,
                 Path.GetFullPath(parse.GetValue(home) ?? SwarmHome.Of("up")), quorum, parse.GetValue(seed), parse.GetValue(merge)!);
-            return await new UpRunner(options, AnsiConsole.Console).RunAsync(cancellationToken);
+            var runner = new UpRunner(options, AnsiConsole.Console);
+            // Ctrl-C always ends `swarm up`: if stopping the components takes more than a minute, what is left is killed.
+            using var watchdog = cancellationToken.Register(() => _ = Task.Run(async () =>
+            {
+                await Task.Delay(UpRunner.StopDeadline);
+                try
+                {
+                    Console.Error.WriteLine($"swarm up: stopping took over {UpRunner.StopDeadline.TotalSeconds:0} s; killing {runner.KillAll()}");
+                }
+                finally
+                {
+                    Environment.Exit(130);
+                }
+            }));
+            return await runner.RunAsync(cancellationToken);
         }));
         return command;
     }

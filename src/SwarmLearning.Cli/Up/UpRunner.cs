@@ -279,6 +279,20 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         }
     }
 
+    /// <summary>How long Ctrl-C may take before what is left is killed.</summary>
+    public static TimeSpan StopDeadline { get; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Kills every component still running, with its children; returns their names (for the message).</summary>
+    public string KillAll()
+    {
+        var left = _children.ToList();
+        foreach (var child in left)
+        {
+            child.Kill();
+        }
+        return left.Count == 0 ? "nothing (no component was left)" : string.Join(", ", left.Select(c => c.Name));
+    }
+
     private async Task StopAllAsync()
     {
         // SLs first, then the SNs, then the licence and identity servers: each returns its seat and closes its files. The
@@ -298,7 +312,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
         string configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name;
         string project = Path.Combine(repository, "examples", "fashion-mnist");
         console.MarkupLine($"building examples/fashion-mnist ({configuration})");
-        using var build = Process.Start(new ProcessStartInfo("dotnet", $"build \"{project}\" -c {configuration} -v quiet -nologo") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var build = Process.Start(new ProcessStartInfo("dotnet", $"build \"{project}\" -c {configuration} -v quiet -nologo --disable-build-servers") { RedirectStandardOutput = true, RedirectStandardError = true })!;
         string output = await build.StandardOutput.ReadToEndAsync(cancellationToken);
         await build.WaitForExitAsync(cancellationToken);
         if (build.ExitCode != 0)
