@@ -49,6 +49,9 @@ public sealed class PrivacyTests
         var refused = Assert.Throws<Session.InvalidMlRequestException>(() =>
             swarm.Complete(() => again.SyncAsync(Session.SyncKind.Periodic, model, 1, trainedSinceSync: false, CancellationToken.None)));
         Assert.Contains("sync INITIAL first", refused.Message);
+        // Its initial sync offers the swarm's latest merged model, not the trained one it holds.
+        var initial = swarm.Complete(() => again.SyncAsync(Session.SyncKind.Initial, model, 0, trainedSinceSync: false, CancellationToken.None));
+        Assert.Equal(state.FinalModel, initial.Model);
         Assert.Contains("useAdaptiveSync cannot be used with differential privacy", Assert.Throws<Session.InvalidMlRequestException>(() =>
             swarm.Complete(() => again.RegisterAsync(parameters with { UseAdaptiveSync = true }, model.Signature, CancellationToken.None))).Message);
     }

@@ -142,9 +142,20 @@ public sealed partial class NodeSession(NodeSessionContext context)
     {
         if (_lastMerged is not { } reference)
         {
-            return kind == SyncKind.Initial && privacy.Releases == 0
-                ? model
-                : throw new InvalidMlRequestException("under differential privacy a model is measured from the merged model the node handed out: sync INITIAL first");
+            if (kind != SyncKind.Initial)
+            {
+                throw new InvalidMlRequestException("under differential privacy a model is measured from the merged model the node handed out: sync INITIAL first");
+            }
+            if (privacy.Releases == 0)
+            {
+                return model; // the untrained starting model
+            }
+            // A node that has released before (restarted, or its program registered again) may hold a trained model: it
+            // offers the swarm's latest merged model in its place, which it adopts anyway while training is under way.
+            var state = await context.Ledger.GetContractAsync(node.Options.Contract, cancellationToken);
+            return state?.LatestMerged is { } latest && context.Store.Contains(latest.Hash)
+                ? await context.Store.GetAsync(latest.Hash, cancellationToken)
+                : throw new InvalidMlRequestException("this node has released models under differential privacy before, and the swarm's latest merged model is not in its store: a trained model cannot be offered as a starting model; start the program from a freshly initialised model with a new node identity, or reset the contract's node");
         }
         var merged = await context.Store.GetAsync(reference, cancellationToken);
         if (kind == SyncKind.Final && !trainedSinceSync)
