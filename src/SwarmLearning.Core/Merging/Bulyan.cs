@@ -49,8 +49,8 @@ public sealed class Bulyan : IRobustMerge
         Parallel.For(0, result.Length, t =>
         {
             var columns = picked.Select(i => WholeModelMerge.Floats(vectors[i][t]).ToArray()).ToArray();
+            var output = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(result[t].AsSpan());
             var values = new float[columns.Length];
-            var output = result[t];
             for (int e = 0; e < output.Length; e++)
             {
                 for (int i = 0; i < columns.Length; i++)
@@ -78,7 +78,7 @@ public sealed class Bulyan : IRobustMerge
         {
             int neighbours = Math.Max(1, left.Count - Byzantine - 2);
             // Ties go to the smaller node id (inputs are in node-id order), so the choice never depends on arrival order.
-            int best = left.OrderBy(i => left.Where(j => j != i).Select(j => distances[i, j]).Order().Take(neighbours).Sum()).ThenBy(i => i).First();
+            int best = left.OrderBy(i => Reproducible.Sum(left.Where(j => j != i).Select(j => distances[i, j]).Order().Take(neighbours))).ThenBy(i => i).First();
             picked.Add(best);
             left.Remove(best);
         }

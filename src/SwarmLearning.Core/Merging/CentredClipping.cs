@@ -1,6 +1,5 @@
 using System.Globalization;
 using SwarmLearning.Core.Model;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace SwarmLearning.Core.Merging;
 
@@ -60,7 +59,7 @@ public sealed class CentredClipping : IRobustMerge
         }
         var floatIndices = WholeModelMerge.FloatIndices(inputs.Signature);
         var vectors = WholeModelMerge.FloatVectors(inputs, floatIndices);
-        var v = floatIndices.Select(t => WholeModelMerge.Floats(FloatConversion.ToFloat32Bytes(centre.Tensors[t])).ToArray()).ToArray();
+        var v = floatIndices.Select(t => (byte[])FloatConversion.ToFloat32Bytes(centre.Tensors[t]).Clone()).ToArray();
         int n = inputs.Count;
         var distances = new double[n];
         double tau = 0;
@@ -81,17 +80,13 @@ public sealed class CentredClipping : IRobustMerge
             }
             // Every model counts the same: weights come from what nodes declare (sample counts), which an attacker can inflate.
             var scales = Enumerable.Range(0, n).Select(i => Math.Min(1, tau / Math.Max(distances[i], 1e-30)) / n).ToArray();
-            double kept = scales.Sum();
-            Parallel.For(0, v.Length, t =>
+            double kept = Reproducible.Sum(scales);
+            double[] weights = [1 - kept, .. scales];
+            for (int t = 0; t < v.Length; t++)
             {
-                // v + Σ sᵢ (xᵢ − v) = (1 − Σ sᵢ) v + Σ sᵢ xᵢ
-                var target = v[t].AsSpan();
-                TensorPrimitives.Multiply(target, (float)(1 - kept), target);
-                for (int i = 0; i < n; i++)
-                {
-                    TensorPrimitives.MultiplyAdd(WholeModelMerge.Floats(vectors[i][t]), (float)scales[i], target, target);
-                }
-            });
+                // v + Σ sᵢ (xᵢ − v) = (1 − Σ sᵢ) v + Σ sᵢ xᵢ, in place (each chunk of v is read before it is written)
+                Reproducible.WeightedSum([v[t], .. vectors.Select(x => x[t])], weights, v[t]);
+            }
         }
         var merged = WholeModelMerge.Assemble(inputs, floatIndices, v);
         return new MergeResult(merged, string.Create(CultureInfo.InvariantCulture,

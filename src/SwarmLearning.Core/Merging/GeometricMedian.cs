@@ -58,7 +58,7 @@ public sealed class GeometricMedian(double tolerance = 1e-6, int maxIterations =
             // A model sitting at the current point would get infinite weight: floor its distance.
             const double floor = 1e-12;
             var terms = Enumerable.Range(0, n).Select(i => (i, inputs.Weights[i] / Math.Max(distances[i], floor))).ToList();
-            double sum = terms.Sum(t => t.Item2);
+            double sum = Reproducible.Sum(terms.Select(t => t.Item2));
             WholeModelMerge.WeightedSum(vectors, [.. terms.Select(t => (t.i, t.Item2 / sum))], next);
             double step = Math.Sqrt(Step(current, next));
             (current, next) = (next, current);
@@ -73,14 +73,5 @@ public sealed class GeometricMedian(double tolerance = 1e-6, int maxIterations =
         return new MergeResult(merged, $"geomedian of {n} models: {iteration} Weiszfeld iterations, stopped: {stop}");
     }
 
-    private static double Step(float[][] a, float[][] b)
-    {
-        double sum = 0;
-        for (int t = 0; t < a.Length; t++)
-        {
-            double d = System.Numerics.Tensors.TensorPrimitives.Distance(a[t], b[t]);
-            sum += d * d;
-        }
-        return sum;
-    }
+    private static double Step(byte[][] a, byte[][] b) => Reproducible.SquaredDistance(a, b);
 }

@@ -55,11 +55,11 @@ public sealed class Krum : IRobustMerge
 
         int neighbours = n - Byzantine - 2;
         var scores = Enumerable.Range(0, n)
-            .Select(i => Enumerable.Range(0, n).Where(j => j != i).Select(j => distances[i, j]).Order().Take(neighbours).Sum())
+            .Select(i => Reproducible.Sum(Enumerable.Range(0, n).Where(j => j != i).Select(j => distances[i, j]).Order().Take(neighbours)))
             .ToArray();
         // Ties go to the smaller node id (inputs are in node-id order), so the choice never depends on arrival order.
         var chosen = Enumerable.Range(0, n).OrderBy(i => scores[i]).ThenBy(i => i).Take(Selected).Order().ToList();
-        double total = chosen.Sum(i => inputs.Weights[i]);
+        double total = Reproducible.Sum(chosen.Select(i => inputs.Weights[i]));
         var result = WholeModelMerge.Allocate(vectors[0]);
         WholeModelMerge.WeightedSum(vectors, [.. chosen.Select(i => (i, inputs.Weights[i] / total))], result);
         var merged = WholeModelMerge.Assemble(inputs, floatIndices, result);

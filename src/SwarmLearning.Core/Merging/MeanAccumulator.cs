@@ -1,19 +1,20 @@
 using System.Runtime.InteropServices;
 using SwarmLearning.Core.Model;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace SwarmLearning.Core.Merging;
 
 /// <summary>
 /// A weighted mean built one model at a time, for a leader that streams contributions from disk: memory is the
-/// running sum plus the model being added (about twice the model), whatever the number of nodes.
-/// Add models in node-id order to get the same bits as <see cref="WeightedMean"/>.
+/// running sum (in double: twice the model) plus the model being added, whatever the number of nodes.
+/// Add models in node-id order to get the same bits as <see cref="WeightedMean"/> (the sums are <see cref="Reproducible"/>).
 /// </summary>
 public sealed class MeanAccumulator
 {
     private readonly ModelSignature _signature;
     private readonly double _totalWeight;
-    private readonly byte[]?[] _sums;
+    private readonly double[]?[] _sums;
+    private readonly ModelState? _reuse;
+    private IReadOnlyDictionary<string, string>? _metadata;
     private readonly List<Contribution> _integerParts = [];
     private readonly HashSet<string> _added = new(StringComparer.Ordinal);
     private double _addedWeight;
@@ -30,13 +31,8 @@ public sealed class MeanAccumulator
         }
         _signature = signature;
         _totalWeight = totalWeight;
-        _sums = [.. signature.Tensors.Select(t => t.DType.IsFloat() ? Zeroed(ElementwiseMerge.ReusableBuffer(reuse, t)) ?? new byte[Tensor.ByteCount(t.DType, t.Shape) / t.DType.SizeOf() * 4] : null)];
-    }
-
-    private static byte[]? Zeroed(byte[]? buffer)
-    {
-        buffer?.AsSpan().Clear();
-        return buffer;
+        _reuse = reuse;
+        _sums = [.. signature.Tensors.Select(t => t.DType.IsFloat() ? new double[Tensor.ByteCount(t.DType, t.Shape) / t.DType.SizeOf()] : null)];
     }
 
     /// <summary>Adds one node's model; checks its tensors and values first.</summary>
@@ -52,16 +48,16 @@ public sealed class MeanAccumulator
             throw new MergeException($"node '{contribution.NodeId}': {difference}");
         }
         MergeInputs.RequireFinite(contribution);
-        float scale = (float)(contribution.Weight / _totalWeight);
+        double scale = contribution.Weight / _totalWeight;
         for (int t = 0; t < _sums.Length; t++)
         {
             if (_sums[t] is { } sum)
             {
                 var values = MemoryMarshal.Cast<byte, float>(FloatConversion.ToFloat32Bytes(contribution.Model.Tensors[t]).AsSpan());
-                var total = MemoryMarshal.Cast<byte, float>(sum.AsSpan());
-                TensorPrimitives.MultiplyAdd(values, scale, total, total);
+                Reproducible.AddScaled(values, scale, sum);
             }
         }
+        _metadata ??= contribution.Model.Metadata;
         _addedWeight += contribution.Weight;
         // Integer buffers are tiny; keep only those (sharing arrays, not copying) for the median at the end.
         var integers = contribution.Model.Tensors.Where(t => !t.DType.IsFloat());
@@ -80,10 +76,19 @@ public sealed class MeanAccumulator
         for (int t = 0, i = 0; t < _sums.Length; t++)
         {
             var spec = _signature.Tensors[t];
-            tensors.Add(_sums[t] is { } sum
-                ? FloatConversion.FromFloat32Bytes(spec.Name, spec.DType, spec.Shape, sum)
-                : IntegerMedian.Merge(integerInputs!, i++));
+            if (_sums[t] is { } sum)
+            {
+                // Narrowed tensor by tensor, each sum dropped once done: the peak stays near twice the model.
+                var floats = ElementwiseMerge.ReusableBuffer(_reuse, spec) ?? GC.AllocateUninitializedArray<byte>(sum.Length * 4);
+                Reproducible.Narrow(sum, MemoryMarshal.Cast<byte, float>(floats.AsSpan()));
+                _sums[t] = null;
+                tensors.Add(FloatConversion.FromFloat32Bytes(spec.Name, spec.DType, spec.Shape, floats));
+            }
+            else
+            {
+                tensors.Add(IntegerMedian.Merge(integerInputs!, i++));
+            }
         }
-        return new ModelState(tensors);
+        return new ModelState(tensors, _metadata);
     }
 }

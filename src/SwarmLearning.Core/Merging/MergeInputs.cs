@@ -55,7 +55,7 @@ internal sealed class MergeInputs
                 RequireFinite(c);
             }
         }
-        double total = ordered.Sum(c => c.Weight);
+        double total = Reproducible.Sum(ordered.Select(c => c.Weight));
         return new MergeInputs(ordered, [.. ordered.Select(c => c.Weight / total)]);
     }
 

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using SwarmLearning.Core.Model;
 
 namespace SwarmLearning.Core.Merging;
@@ -28,21 +26,19 @@ public sealed record ServerMomentum(double Beta) : IMergeMethod
     /// <inheritdoc />
     public MergeResult Merge(IReadOnlyList<Contribution> contributions, ModelState? reuse = null) => _mean.Merge(contributions, reuse);
 
-    /// <summary>Adds <c>beta * (previous - beforePrevious)</c> to every float32 tensor (but mean-only ones) of <paramref name="merged"/>, in place.</summary>
+    /// <summary>
+    /// Adds <c>beta * (previous - beforePrevious)</c> to every float32 tensor (but mean-only ones) of <paramref name="merged"/>,
+    /// in place, in double with one rounding (the same bits on every host: <see cref="Reproducible"/>).
+    /// </summary>
     public void ApplyMomentum(ModelState merged, ModelState previous, ModelState beforePrevious)
     {
-        float beta = (float)Beta;
         foreach (var tensor in merged.Tensors)
         {
             if (tensor.Spec.DType != DType.F32 || tensor.Name.StartsWith(MeanOnlyPrefix, StringComparison.Ordinal))
             {
                 continue; // counters, integer buffers and mean-only state keep the mean's value
             }
-            var target = MemoryMarshal.Cast<byte, float>(tensor.Data.AsSpan());
-            var last = MemoryMarshal.Cast<byte, float>(previous[tensor.Spec.Name].Data.AsSpan());
-            var before = MemoryMarshal.Cast<byte, float>(beforePrevious[tensor.Spec.Name].Data.AsSpan());
-            TensorPrimitives.MultiplyAdd(last, beta, target, target); // two fused passes, no scratch buffer
-            TensorPrimitives.MultiplyAdd(before, -beta, target, target);
+            Reproducible.WeightedSum([tensor.Data, previous[tensor.Spec.Name].Data, beforePrevious[tensor.Spec.Name].Data], [1, Beta, -Beta], tensor.Data);
         }
     }
 }

@@ -52,7 +52,7 @@ internal static class WeightedMedian
             if (cumulative >= half - tolerance * total)
             {
                 bool exactlyHalf = Math.Abs(cumulative - half) <= tolerance * total;
-                return exactlyHalf && i + 1 < values.Length ? (values[i] + values[i + 1]) / 2 : values[i];
+                return exactlyHalf && i + 1 < values.Length ? (float)(((double)values[i] + values[i + 1]) / 2) : values[i]; // in double: two huge values cannot overflow
             }
         }
         return values[^1];

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using SwarmLearning.Core.Model;
-using TensorPrimitives = System.Numerics.Tensors.TensorPrimitives;
 
 namespace SwarmLearning.Core.Merging;
 
 /// <summary>
-/// Helpers for methods that see each model as one vector over all its float tensors (geometric median, Krum).
-/// Integer tensors still take the element-wise weighted lower median.
+/// Helpers for methods that see each model as one vector over all its float tensors (geometric median, Krum, Bulyan,
+/// centred clipping): every vector is a list of tensors as float32 bytes. Integer tensors still take the element-wise
+/// weighted lower median. Distances and sums use <see cref="Reproducible"/>, so results are the same bits everywhere.
 /// </summary>
 internal static class WholeModelMerge
 {
@@ -20,55 +20,33 @@ internal static class WholeModelMerge
     public static ReadOnlySpan<float> Floats(byte[] bytes) => MemoryMarshal.Cast<byte, float>(bytes.AsSpan());
 
     /// <summary>The squared Euclidean distance between two models' float vectors, accumulated in double.</summary>
-    public static double SquaredDistance(byte[][] a, float[][] b)
-    {
-        double sum = 0;
-        for (int t = 0; t < a.Length; t++)
-        {
-            double d = TensorPrimitives.Distance(Floats(a[t]), b[t]);
-            sum += d * d;
-        }
-        return sum;
-    }
-
-    public static double SquaredDistance(byte[][] a, byte[][] b)
-    {
-        double sum = 0;
-        for (int t = 0; t < a.Length; t++)
-        {
-            double d = TensorPrimitives.Distance(Floats(a[t]), Floats(b[t]));
-            sum += d * d;
-        }
-        return sum;
-    }
+    public static double SquaredDistance(byte[][] a, byte[][] b) => Reproducible.SquaredDistance(a, b);
 
     /// <summary>Writes the weighted sum of the selected inputs into <paramref name="result"/> (weights already normalised).</summary>
-    public static void WeightedSum(byte[][][] vectors, IReadOnlyList<(int Index, double Weight)> terms, float[][] result)
+    public static void WeightedSum(byte[][][] vectors, IReadOnlyList<(int Index, double Weight)> terms, byte[][] result)
     {
-        Parallel.For(0, result.Length, t =>
+        double[] weights = [.. terms.Select(t => t.Weight)];
+        for (int t = 0; t < result.Length; t++)
         {
-            var output = result[t].AsSpan();
-            output.Clear();
-            foreach (var (index, weight) in terms)
-            {
-                TensorPrimitives.MultiplyAdd(Floats(vectors[index][t]), (float)weight, output, output);
-            }
-        });
+            int tensor = t;
+            Reproducible.WeightedSum([.. terms.Select(term => vectors[term.Index][tensor])], weights, result[t]);
+        }
     }
 
     /// <summary>Assembles the merged model from float results and the integer medians.</summary>
-    public static ModelState Assemble(MergeInputs inputs, int[] floatIndices, float[][] floats)
+    public static ModelState Assemble(MergeInputs inputs, int[] floatIndices, byte[][] floats)
     {
         var tensors = new List<Tensor>();
         for (int t = 0, f = 0; t < inputs.Signature.Tensors.Count; t++)
         {
             var spec = inputs.Signature.Tensors[t];
             tensors.Add(spec.DType.IsFloat()
-                ? FloatConversion.FromFloat32(spec.Name, spec.DType, spec.Shape, floats[f++])
+                ? FloatConversion.FromFloat32Bytes(spec.Name, spec.DType, spec.Shape, floats[f++])
                 : IntegerMedian.Merge(inputs, t));
         }
         return new ModelState(tensors, inputs.Contributions[0].Model.Metadata);
     }
 
-    public static float[][] Allocate(byte[][] shapeOf) => [.. shapeOf.Select(b => new float[b.Length / 4])];
+    /// <summary>Fresh float32 buffers shaped like <paramref name="shapeOf"/>.</summary>
+    public static byte[][] Allocate(byte[][] shapeOf) => [.. shapeOf.Select(b => new byte[b.Length])];
 }
