@@ -25,8 +25,9 @@ public sealed partial class SlHost : IAsyncDisposable
     private readonly SnLedgerClient _ledger;
     private readonly ECDsa _ledgerKey;
     private readonly ILogger _logger;
+    private readonly CancellationTokenSource _lifetime;
 
-    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, MlSessionEvents events, ILogger logger)
+    private SlHost(WebApplication channel, ParameterFileServer files, SnLedgerClient ledger, ECDsa ledgerKey, MlSessionEvents events, ILogger logger, CancellationTokenSource lifetime)
     {
         _channel = channel;
         _files = files;
@@ -34,6 +35,7 @@ public sealed partial class SlHost : IAsyncDisposable
         _ledgerKey = ledgerKey;
         Events = events;
         _logger = logger;
+        _lifetime = lifetime;
     }
 
     /// <summary>How long the node keeps trying while none of its SNs answers, at start and during training.</summary>
@@ -65,8 +67,10 @@ public sealed partial class SlHost : IAsyncDisposable
             LogFault(logger, SlowTransport.Variable, delay);
             transport = new SlowTransport(transport, delay);
         }
+        var lifetime = new CancellationTokenSource();
         var context = new NodeSessionContext(options.Name, ledger, store, transport)
         {
+            Lifetime = lifetime.Token, // the node's audits stop with it
             Address = $"https://{options.Host}:{files.Port}",
             Timings = options.Timings,
             CanLead = options.CanLead,
@@ -78,7 +82,7 @@ public sealed partial class SlHost : IAsyncDisposable
         var channel = await MlChannelHost.StartAsync(options.SocketPath, session, store, events, logs, cancellationToken);
         string id = options.Identity.Id.ToString(), sns = string.Join(", ", options.Sns.Select(s => s.Authority));
         LogReady(logger, id, context.Address, options.SocketPath, sns);
-        return new SlHost(channel, files, ledger, ledgerKey, events, logger);
+        return new SlHost(channel, files, ledger, ledgerKey, events, logger, lifetime);
     }
 
     /// <summary>The variables the node sets in the ML program's environment (a user's --ml-e may not set them).</summary>
@@ -113,6 +117,8 @@ public sealed partial class SlHost : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        await _lifetime.CancelAsync();
+        _lifetime.Dispose();
         await _channel.StopAsync();
         await _channel.DisposeAsync();
         await _files.DisposeAsync();

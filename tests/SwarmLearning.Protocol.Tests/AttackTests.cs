@@ -119,7 +119,7 @@ public sealed class AttackTests
         Assert.Equal(ContractStatus.Completed, state.Status);
         Assert.All(state.History.Skip(1).SkipLast(1), m => Assert.Equal(["n6"], m.Excluded));
         Assert.NotEqual(state.History[0].Hash, state.History[1].Hash); // merged, not carried over
-        Assert.Contains(swarm.NodeLog, line => line.Contains("has 6 usable models but bulyan:f=1 needs 7; merged by the coordinate median instead", StringComparison.Ordinal));
+        Assert.Contains(swarm.NodeLog, line => line.Contains("(bulyan:f=1 needs 7 models, 6 usable: merged by the coordinate median instead)", StringComparison.Ordinal));
     }
 
     /// <summary>A program whose training blew up: every trained model it offers holds NaN.</summary>

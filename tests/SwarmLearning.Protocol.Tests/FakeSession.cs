@@ -50,7 +50,15 @@ internal sealed class FakeSession(int seed, TimeProvider time, TimeSpan batchTim
         _weights = model["layer.weight"].AsSpan<float>().ToArray();
         _batches = model["bn.num_batches_tracked"].AsSpan<long>()[0];
         LoadCount++;
+        Loaded.Add(Core.Files.SafetensorsWriter.Hash(model));
+        LoadedNonFinite |= _weights.Any(w => !float.IsFinite(w));
     }
+
+    /// <summary>Every model the program loaded, in order (by content hash).</summary>
+    public List<Core.Files.ContentHash> Loaded { get; } = [];
+
+    /// <summary>Whether the program was ever handed a model holding NaN or infinity.</summary>
+    public bool LoadedNonFinite { get; private set; }
 
     public Evaluation? Evaluate() => new(_weights.Select((w, i) => Math.Pow(w - sharedOptimum[i], 2)).Sum(), 0);
 }

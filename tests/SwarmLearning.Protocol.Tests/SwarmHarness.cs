@@ -33,11 +33,14 @@ internal sealed class SwarmHarness
     public List<string> NodeLog { get; } = [];
     public Dictionary<string, RunningNode> Nodes { get; } = [];
 
+    /// <summary>Nodes whose failure does not fail the test (Byzantine nodes, refused once found out).</summary>
+    public HashSet<string> MayFail { get; } = [];
+
     public ContractState State => Ledger.Registry.Contracts[ContractName];
 
     /// <summary>Starts a node whose program runs <see cref="SwarmProgram"/> through the callback, the in-process channel and its own <see cref="NodeSession"/>.</summary>
     public RunningNode Start(string id, int epochs, double batchSeconds = 1, Func<SwarmParameters, SwarmParameters>? configure = null, int seed = -1,
-        Func<ILedger, ILedger>? wrapLedger = null, bool canLead = true, Func<IMlChannel, IMlChannel>? program = null)
+        Func<ILedger, ILedger>? wrapLedger = null, bool canLead = true, Func<IMlChannel, IMlChannel>? program = null, Node.IByzantineBehaviour? byzantine = null)
     {
         var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
         {
@@ -47,12 +50,14 @@ internal sealed class SwarmHarness
         parameters = configure?.Invoke(parameters) ?? parameters;
         Network.SetReachable(id, true);
         var ledger = wrapLedger?.Invoke(Ledger.For(id)) ?? Ledger.For(id);
+        var cancel = new CancellationTokenSource();
         var node = new NodeSession(new NodeSessionContext(id, ledger, Network.StoreOf(id), Network.TransportOf(id))
         {
+            Lifetime = cancel.Token,
+            Byzantine = byzantine,
             CanLead = canLead, RetryDelay = TimeSpan.FromSeconds(1), Time = Time, Logs = new TestLoggerFactory(new TestLogger(Time, NodeLog)),
         });
         var session = new FakeSession(seed >= 0 ? seed : Nodes.Count + 1, Time, TimeSpan.FromSeconds(batchSeconds), SharedOptimum);
-        var cancel = new CancellationTokenSource();
         IMlChannel channel = new InProcessMlChannel(node);
         var callback = new SwarmCallbackSession(parameters, session, program?.Invoke(channel) ?? channel, session.Evaluate);
         var task = Scheduler.Enter(() => SwarmProgram.RunAsync(session, callback, epochs, null, cancel.Token));
@@ -76,7 +81,7 @@ internal sealed class SwarmHarness
         while (true)
         {
             Scheduler.Drain();
-            var faulted = Nodes.Values.FirstOrDefault(n => n.Task.IsFaulted);
+            var faulted = Nodes.Values.FirstOrDefault(n => n.Task.IsFaulted && !MayFail.Contains(n.Id));
             if (faulted is not null)
             {
                 throw new InvalidOperationException($"node {faulted.Id} failed", faulted.Task.Exception!.InnerException);
@@ -87,7 +92,7 @@ internal sealed class SwarmHarness
             }
             if (Time.GetUtcNow() >= end)
             {
-                throw new TimeoutException($"condition not met after {limit}; last events:\n{string.Join("\n", Events.TakeLast(25))}");
+                throw new TimeoutException($"condition not met after {limit}; last events:\n{string.Join("\n", Events.TakeLast(25))}\nlast node log lines:\n{string.Join("\n", NodeLog.TakeLast(40))}");
             }
             Time.Advance(step ?? TimeSpan.FromMilliseconds(250));
         }

@@ -9,15 +9,36 @@ public sealed class TrainingContractTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
     private static readonly ModelSignature Model = new([new TensorSpec("fc1.weight", DType.F32, [64, 784]), new TensorSpec("fc1.bias", DType.F32, [64])]);
-    private static readonly TrainingParameters Params = new(MinPeers: 2, SyncFrequency: 10);
+    // Verification off: these tests are about rounds; VerifiedMergeTests covers audits.
+    private static readonly TrainingParameters Params = new(MinPeers: 2, SyncFrequency: 10, Auditors: 0);
     private static readonly ContentHash H1 = ContentHash.Of([1]), H2 = ContentHash.Of([2]), H3 = ContentHash.Of([3]);
 
     private ContractRegistry _registry = ContractRegistry.Empty;
+    private long _height;
 
     private TxOutcome Do(ContractTx tx, string sender, bool isOperator = false, int seconds = 0)
     {
-        (_registry, var outcome) = _registry.Apply(tx, new TxContext(sender, isOperator, T0.AddSeconds(seconds)));
+        _height++; // each transaction in a block of its own
+        (_registry, var outcome) = _registry.Apply(tx, new TxContext(sender, isOperator, T0.AddSeconds(seconds), _height, $"block-{_height - 1}"));
         return outcome;
+    }
+
+    /// <summary>Both nodes check in their initial models; round 0 closes at once (everyone is in) and round 1 opens.</summary>
+    private ContentHash StartFrom(ContentHash a, ContentHash b, int seconds = 0)
+    {
+        Do(new CheckIn("c", "a", 0, ContentHash.None, a, 1), "a", seconds: seconds).EnsureAccepted();
+        Do(new CheckIn("c", "b", 0, ContentHash.None, b, 1), "b", seconds: seconds).EnsureAccepted();
+        return State.MergedOf(0)!.Hash;
+    }
+
+    /// <summary>Both nodes check in for round 1 (closing it) and its leader publishes <paramref name="merged"/>.</summary>
+    private string MergeRoundOne(ContentHash start, ContentHash merged, int seconds = 0)
+    {
+        Do(new CheckIn("c", "a", 1, start, H1, 1), "a", seconds: seconds).EnsureAccepted();
+        Do(new CheckIn("c", "b", 1, start, H2, 1), "b", seconds: seconds).EnsureAccepted();
+        string leader = State.Round.CurrentLeader!;
+        Do(new PublishMerge("c", leader, 1, merged, []), leader, seconds: seconds).EnsureAccepted();
+        return leader;
     }
 
     private ContractState State => _registry.Contracts["c"];
@@ -30,30 +51,28 @@ public sealed class TrainingContractTests
     {
         Register("a");
         Register("b");
-        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
-        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b").EnsureAccepted();
-        string leader = State.Round.CurrentLeader!, other = leader == "a" ? "b" : "a";
-        var leaderModel = leader == "a" ? H1 : H2;
-        Do(new PublishMerge("c", leader, 0, leaderModel, []), leader).EnsureAccepted();
+        var start = StartFrom(H1, H1);
+        var lostModel = ContentHash.Of([9]);
+        string leader = MergeRoundOne(start, lostModel), other = leader == "a" ? "b" : "a";
 
-        Assert.Equal("too-early", Do(new ReportLostMerge("c", other, 0, leaderModel), other, seconds: 10).Code);
-        Assert.Equal("own-merge", Do(new ReportLostMerge("c", leader, 0, leaderModel), leader, seconds: 700).Code);
-        Assert.Equal("not-latest", Do(new ReportLostMerge("c", other, 0, H3), other, seconds: 700).Code);
+        Assert.Equal("too-early", Do(new ReportLostMerge("c", other, 1, lostModel), other, seconds: 10).Code);
+        Assert.Equal("own-merge", Do(new ReportLostMerge("c", leader, 1, lostModel), leader, seconds: 700).Code);
+        Assert.Equal("not-latest", Do(new ReportLostMerge("c", other, 1, H3), other, seconds: 700).Code);
 
-        var reopened = Do(new ReportLostMerge("c", other, 0, leaderModel), other, seconds: 700);
+        var reopened = Do(new ReportLostMerge("c", other, 1, lostModel), other, seconds: 700);
         Assert.True(reopened.Accepted, reopened.Reason);
-        Assert.Empty(State.History);
+        Assert.Single(State.History);
         Assert.Equal(RoundPhase.Merging, State.Round.Phase);
         Assert.Equal(other, State.Round.CurrentLeader);
         Assert.Contains(reopened.Events, e => e.Text.Contains($"was lost with its leader '{leader}'", StringComparison.Ordinal));
 
-        var otherModel = other == "a" ? H1 : H2;
-        Do(new PublishMerge("c", other, 0, otherModel, []), other, seconds: 701).EnsureAccepted();
+        var again = ContentHash.Of([10]);
+        Do(new PublishMerge("c", other, 1, again, []), other, seconds: 701).EnsureAccepted();
         // The first leader comes back and builds on the new merge: nobody may report that one lost any more.
-        Do(new CheckIn("c", leader, 1, otherModel, H3, 1), leader, seconds: 702).EnsureAccepted();
-        var held = Do(new ReportLostMerge("c", leader, 0, otherModel), leader, seconds: 1400);
+        Do(new CheckIn("c", leader, 2, again, H3, 1), leader, seconds: 702).EnsureAccepted();
+        var held = Do(new ReportLostMerge("c", leader, 1, again), leader, seconds: 1400);
         Assert.Equal("held", held.Code);
-        Assert.Contains($"node '{leader}' has loaded the merged model of round 0", held.Reason, StringComparison.Ordinal);
+        Assert.Contains($"node '{leader}' has loaded the merged model of round 1", held.Reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -119,14 +138,10 @@ public sealed class TrainingContractTests
     {
         Register("a");
         Register("b");
-        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
-        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b").EnsureAccepted();
-        string leader = State.Round.CurrentLeader!;
-        var start = leader == "a" ? H1 : H2;
-        Do(new PublishMerge("c", leader, 0, start, []), leader).EnsureAccepted();
+        var start = StartFrom(H1, H2);
         Do(new CheckIn("c", "a", 1, start, H3, 1), "a").EnsureAccepted();
         Do(new CheckIn("c", "b", 1, start, ContentHash.Of([4]), 1), "b").EnsureAccepted();
-        leader = State.Round.CurrentLeader!;
+        string leader = State.Round.CurrentLeader!;
 
         var invented = Do(new PublishMerge("c", leader, 1, ContentHash.Of([5]), ["a", "b"]), leader);
         Assert.Equal("excluded-all", invented.Code);
@@ -143,11 +158,8 @@ public sealed class TrainingContractTests
     {
         Register("a");
         Register("b");
-        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
-        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b").EnsureAccepted();
-        Assert.Equal(RoundPhase.Merging, State.Round.Phase); // everyone is in: no need to wait the window
-        string leader = State.Round.CurrentLeader!;
-        Do(new PublishMerge("c", leader, 0, leader == "a" ? H1 : H2, []), leader).EnsureAccepted();
+        StartFrom(H1, H2);
+        Assert.Equal(1, State.Round.Number); // everyone is in: round 0 closed without waiting the window
 
         var stale = Do(new CheckIn("c", "a", 1, ContentHash.None, H3, 1), "a");
         Assert.Equal("stale-base", stale.Code);
@@ -169,16 +181,44 @@ public sealed class TrainingContractTests
     }
 
     [Fact]
-    public void Only_the_round_leader_may_publish_and_round_zero_adopts_the_leader_model()
+    public void Only_the_round_leader_may_publish_and_nothing_is_published_for_round_zero()
     {
         Register("a");
         Register("b");
-        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a");
-        Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b");
+        var start = StartFrom(H1, H2);
+        Assert.Equal("already-merged", Do(new PublishMerge("c", "a", 0, H3, []), "a").Code); // the contract chose round 0's model
+        Do(new CheckIn("c", "a", 1, start, H1, 1), "a");
+        Do(new CheckIn("c", "b", 1, start, H2, 1), "b");
         string leader = State.Round.CurrentLeader!;
         string other = leader == "a" ? "b" : "a";
-        Assert.Equal("not-leader", Do(new PublishMerge("c", other, 0, H1, []), other).Code);
-        Assert.Equal("round0-adopt", Do(new PublishMerge("c", leader, 0, H3, []), leader).Code);
+        Assert.Equal("not-leader", Do(new PublishMerge("c", other, 1, H1, []), other).Code);
+        Assert.Equal("bad-exclusion", Do(new PublishMerge("c", leader, 1, H3, ["a"], ["b"]), leader).Code);
+        Assert.True(Do(new PublishMerge("c", leader, 1, H3, ["a"], ["a"]), leader).Accepted);
+        Assert.Equal(["a"], State.MergedOf(1)!.Unreachable!);
+    }
+
+    [Fact]
+    public void Round_zero_starts_from_the_initial_model_most_nodes_hold_and_says_when_there_is_none()
+    {
+        Do(new CreateContract("c", Params with { MinPeers = 3 }, new ContractTimings(TimeSpan.Zero, TimeSpan.FromSeconds(60), 2)), "admin", true);
+        foreach (string id in new[] { "a", "b", "m" })
+        {
+            Register(id, parameters: Params with { MinPeers = 3 });
+        }
+        // Two nodes initialised from the contract's seed agree; one (m) offers its own starting point.
+        Do(new CheckIn("c", "m", 0, ContentHash.None, H3, 1), "m").EnsureAccepted();
+        Do(new CheckIn("c", "a", 0, ContentHash.None, H1, 1), "a").EnsureAccepted();
+        var closed = Do(new CheckIn("c", "b", 0, ContentHash.None, H1, 1), "b");
+        Assert.Equal(H1, State.MergedOf(0)!.Hash);
+        Assert.NotEqual("m", State.MergedOf(0)!.Leader);
+        Assert.Contains(closed.Events, e => e.Text.Contains("2 of 3 nodes hold the initial model", StringComparison.Ordinal));
+
+        _registry = ContractRegistry.Empty;
+        Register("a");
+        Register("b");
+        StartFrom(H1, H2);
+        Assert.Contains(State.MergedOf(0)!.Hash, new[] { H1, H2 });
+        Assert.Equal(State.MergedOf(0)!.Hash, State.MergedOf(0)!.Leader == "a" ? H1 : H2);
     }
 
     [Fact]
@@ -208,11 +248,15 @@ public sealed class TrainingContractTests
         Do(new CheckIn("c", "b", 0, ContentHash.None, H2, 1), "b", seconds: 2);
         Assert.Equal(T0.AddSeconds(32), State.NextDeadline);
         Do(new Tick("c"), "a", seconds: 31);
-        Assert.Equal(RoundPhase.Collecting, State.Round.Phase);
+        Assert.Null(State.MergedOf(0));
         Do(new Tick("c"), "a", seconds: 32);
+        var start = State.MergedOf(0)!.Hash;
+        Do(new CheckIn("c", "a", 1, start, H1, 1), "a", seconds: 40);
+        Do(new CheckIn("c", "b", 1, start, H2, 1), "b", seconds: 41);
+        Do(new Tick("c"), "a", seconds: 71);
         Assert.Equal(RoundPhase.Merging, State.Round.Phase);
-        Assert.Equal(T0.AddSeconds(92), State.NextDeadline);
-        Do(new Tick("c"), "a", seconds: 92);
+        Assert.Equal(T0.AddSeconds(131), State.NextDeadline);
+        Do(new Tick("c"), "a", seconds: 131);
         Assert.Equal(1, State.Round.LeaderIndex); // the first leader timed out
     }
 
@@ -227,13 +271,12 @@ public sealed class TrainingContractTests
         {
             Do(new CheckIn("c", id, 0, ContentHash.None, hash, 1), id, seconds: 1).EnsureAccepted();
         }
-        string leader = State.Round.CurrentLeader!;
-        Do(new PublishMerge("c", leader, 0, State.Round.CheckIns.Single(c => c.NodeId == leader).ModelHash, []), leader, seconds: 2).EnsureAccepted();
+        Do(new Tick("c"), "a", seconds: 2);
         var round0 = State.LatestMerged!.Hash;
         Do(new CheckIn("c", "a", 1, round0, ContentHash.Of([11]), 1), "a", seconds: 3).EnsureAccepted();
         Do(new CheckIn("c", "b", 1, round0, ContentHash.Of([12]), 1), "b", seconds: 3).EnsureAccepted();
         Do(new Tick("c"), "a", seconds: 4);
-        leader = State.Round.CurrentLeader!;
+        string leader = State.Round.CurrentLeader!;
         Do(new PublishMerge("c", leader, 1, ContentHash.Of([13]), []), leader, seconds: 5).EnsureAccepted();
         var late = Do(new CheckIn("c", "x", 1, round0, ContentHash.Of([14]), 1), "x", seconds: 6);
         Assert.Contains(late.Events, e => e.Text.Contains("will be merged into round 2", StringComparison.Ordinal));

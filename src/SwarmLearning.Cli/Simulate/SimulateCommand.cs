@@ -42,10 +42,11 @@ internal static class SimulateCommand
         var dpEpsilon = new Option<double>("--dp-epsilon") { Description = "differential privacy: instead of --dp-noise, the budget each node may spend over the run; sigma is computed from the expected check-ins" };
         var dpDelta = new Option<double>("--dp-delta") { Description = "differential privacy: delta of the reported (epsilon, delta)", DefaultValueFactory = _ => defaults.DpDelta };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
+        var runLimit = new Option<string?>("--run-limit") { Description = "stop a swarm run that has not finished after this long (e.g. 20m) and report it as stalled, with the accuracy node01 holds then" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output,
+            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output, runLimit,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -63,6 +64,7 @@ internal static class SimulateCommand
                     TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold), LogitAdjust = parse.GetValue(logitAdjust),
                     DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
                     DpClip = parse.GetValue(dpClip), DpNoise = parse.GetValue(dpNoise), DpEpsilon = parse.GetValue(dpEpsilon), DpDelta = parse.GetValue(dpDelta),
+                    RunLimit = parse.GetValue(runLimit) is { } limit ? Duration.Parse(limit, "--run-limit") : null,
                     Attacks = [.. parse.GetValue(attack)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Attack.Parse)],
                 };
                 var report = await new SimulateRunner(options, display).RunAsync("swarm " + string.Join(' ', parse.Tokens.Select(t => t.Value)), cancellationToken);
@@ -91,7 +93,7 @@ internal static class SimulateCommand
                 attack += FormattableString.Invariant($", DP sigma {dp.NoiseMultiplier:g3}, epsilon {dp.EpsilonByNode.Values.Max() ?? 0:F2}");
             }
             table.AddRow($"[bold]swarm, {Markup.Escape(swarm.MergeMethod)}{attack}[/]", $"[bold]{swarm.Accuracy:P2}[/]",
-                $"{swarm.Rounds} merges, {swarm.Seconds / 60:F1} min, {(swarm.SameFinalModelEverywhere ? "same final model on every node" : "[red]final models differ[/]")}");
+                $"{swarm.Rounds} merges, {swarm.Seconds / 60:F1} min, {(!swarm.Finished ? "[red]stalled: stopped at the run limit[/]" : swarm.SameFinalModelEverywhere ? "same final model on every node" : "[red]final models differ[/]")}");
         }
         if (report.AloneAccuracy is { } alone)
         {
@@ -113,7 +115,7 @@ internal static class SimulateCommand
             grid.AddColumns(["merge", .. attacks.Select(Markup.Escape)]);
             foreach (var method in report.Swarms.Select(s => s.MergeMethod).Distinct())
             {
-                grid.AddRow([Markup.Escape(method), .. attacks.Select(a => report.Swarms.FirstOrDefault(s => s.MergeMethod == method && s.Attack == a) is { } run ? $"{run.Accuracy:P1}" : "-")]);
+                grid.AddRow([Markup.Escape(method), .. attacks.Select(a => report.Swarms.FirstOrDefault(s => s.MergeMethod == method && s.Attack == a) is { } run ? $"{run.Accuracy:P1}{(run.Finished ? "" : " (stalled)")}" : "-")]);
             }
             AnsiConsole.Write(grid);
         }

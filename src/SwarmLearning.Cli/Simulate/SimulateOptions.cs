@@ -39,6 +39,8 @@ internal sealed record SimulateOptions
     public double DpNoise { get; init; }
     public double DpEpsilon { get; init; }
     public double DpDelta { get; init; } = 1e-5;
+    /// <summary>A swarm run still going after this long is stopped and reported as stalled (null: no limit).</summary>
+    public TimeSpan? RunLimit { get; init; }
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
     public string OutputDirectory { get; init; } = Path.Combine("out", "simulate");
 

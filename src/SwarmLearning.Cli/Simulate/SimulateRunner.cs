@@ -116,15 +116,28 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             // Each node's program trains through the swarm callback and its node session, as deployed; each weighs by its images (sampleCount).
             string trainEnd = options.TrainEnd.ToString().ToLowerInvariant();
             // An attacker is a real node: only its program lies (what it hands its node, or the labels it trains on).
-            Func<IMlChannel, IMlChannel>? Program(int i) => attack.IsAttacker(i, ids.Length) && attack.Kind != AttackKind.LabelFlip
-                ? channel => new AttackingChannel(channel, attack.Kind, options.Seed * 1000 + i, coordinator)
+            Func<IMlChannel, IMlChannel>? Program(int i) => attack.IsAttacker(i, ids.Length) && attack.ProgramAttack is not (AttackKind.LabelFlip or AttackKind.None)
+                ? channel => new AttackingChannel(channel, attack.ProgramAttack, options.Seed * 1000 + i, coordinator)
                 : null;
-            var runs = nodes.Select((n, i) => swarm.Start(ids[i], n.Program, options.Epochs, p => p with { CheckinModelOnTrainEnd = trainEnd }, program: Program(i))).ToArray();
+            // A leader that lies, a node that votes twice, or a file server that drips: the node itself misbehaves.
+            var colluders = attackers.ToHashSet(StringComparer.Ordinal);
+            ByzantineNode? Node(int i) => attack.IsAttacker(i, ids.Length) && ByzantineNode.Needed(attack.Kind) ? new ByzantineNode(attack.Kind, colluders, options.Seed * 1000 + i) : null;
+            foreach (string dripping in attack.Kind == AttackKind.Drip ? attackers : [])
+            {
+                swarm.Network.SetDripping(dripping, true);
+            }
+            var runs = nodes.Select((n, i) => swarm.Start(ids[i], n.Program, options.Epochs, p => p with { CheckinModelOnTrainEnd = trainEnd }, program: Program(i), byzantine: Node(i))).ToArray();
             var shown = display.ShowAsync(() => { lock (progress) { return [.. progress.Values.OrderBy(p => p.NodeId)]; } }, () => runs.All(r => r.IsCompleted), cancellationToken);
-            var finals = await Task.WhenAll(runs);
+            var all = Task.WhenAll(runs);
+            bool finished = await Task.WhenAny(all, Task.Delay(options.RunLimit ?? Timeout.InfiniteTimeSpan, cancellationToken)) == all;
+            if (!finished)
+            {
+                display.Event($"swarm '{method}'{under}: stopped after {options.RunLimit!.Value.TotalMinutes:0.#} min (--run-limit) at round {swarm.State.Round.Number}: the run stalled");
+                await swarm.StopAllAsync();
+            }
             await shown;
-            double accuracy = nodes[0].Session.Score(test).Metric; // the callback left the final swarm model loaded
-            var hashes = finals.Select(f => f.Sha256).Distinct().ToList();
+            double accuracy = nodes[0].Session.Score(test).Metric; // the callback left the final swarm model loaded (or, stalled, the model it holds)
+            var hashes = finished ? (await all).Select(f => f.Sha256).Distinct().ToList() : [""];
             display.Event($"swarm '{method}'{under}: test accuracy {accuracy:P2} after {swarm.State.History.Count} merges in {clock.Elapsed.TotalMinutes:F1} min");
             List<double> curve;
             lock (progress)
@@ -133,7 +146,7 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             }
             var spent = privacy is null ? null : new PrivacyRun(privacy.ClipNorm, privacy.NoiseMultiplier, privacy.Delta, releases,
                 swarm.State.Nodes.Values.ToDictionary(n => n.NodeId, n => n.Progress?.Epsilon)); // null: the node never reported
-            return new SwarmRun(method, accuracy, swarm.State.History.Count, hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds, attack.ToString(), attackers, spent);
+            return new SwarmRun(method, accuracy, swarm.State.History.Count, finished && hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds, attack.ToString(), attackers, spent, finished);
         }
         finally
         {

@@ -51,6 +51,7 @@ public static class Authorization
         CheckIn t => t.NodeId,
         PublishMerge t => t.NodeId,
         ReportLostMerge t => t.NodeId,
+        AuditMerge t => t.NodeId,
         ReportProgress t => t.NodeId,
         FinishTraining t => t.NodeId,
         LeaveContract t => t.NodeId,

@@ -104,7 +104,7 @@ public sealed record LedgerState(
             case RotateKey rotate:
                 return (state with { Keys = Keys.SetItem(rotate.Identity, rotate.PublicKey) }, new TxResult(id, true, null, null, []));
             case ContractAction contract:
-                var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time));
+                var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time, Height, HeadHash));
                 // A refusal by the contract still spends the nonce: the transaction is on the chain.
                 return (state with { Registry = registry }, new TxResult(id, outcome.Accepted, outcome.Code, outcome.Reason, outcome.Events, outcome.Version));
             default:

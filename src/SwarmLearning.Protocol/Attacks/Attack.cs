@@ -24,6 +24,33 @@ public enum AttackKind
     /// to pass for honest that adds up over rounds.
     /// </summary>
     LittleIsEnough,
+
+    /// <summary>Checks in sign-flipped models and, when it leads, publishes random parameters, N(0, 1) each.</summary>
+    LeaderRandom,
+
+    /// <summary>Checks in sign-flipped models and, when it leads, publishes a model whose every float is NaN.</summary>
+    LeaderNaN,
+
+    /// <summary>Checks in sign-flipped models and, when it leads, publishes their plain mean although the contract names a robust merge (under the mean: its own model).</summary>
+    LeaderMean,
+
+    /// <summary>Checks in sign-flipped models and, when it leads, merges only the attackers' models, claiming every honest one unreachable.</summary>
+    LeaderExclude,
+
+    /// <summary>As <see cref="LeaderExclude"/>, claiming every honest model invalid (a recomputably false claim).</summary>
+    LeaderInvalid,
+
+    /// <summary>Checks in sign-flipped models and, when it leads, never publishes: the round waits for the next leader.</summary>
+    LeaderSilent,
+
+    /// <summary>Trains honestly, but its file server sends its check-ins one byte at a time (a leader waiting for them stalls).</summary>
+    Drip,
+
+    /// <summary>Checks in sign-flipped models twice a round: on time, and the same model late for the round before.</summary>
+    DoubleVote,
+
+    /// <summary>Trains honestly, but as an auditor calls every honest leader's merge wrong and vouches for the other attackers' merges.</summary>
+    AuditorLie,
 }
 
 /// <summary>An attack on a swarm: its kind and how many nodes carry it out (`swarm simulate --attack KIND:COUNT`).</summary>
@@ -33,17 +60,36 @@ public sealed record Attack(AttackKind Kind, int Count)
     public const float SignFlipScale = 4f;
 
     /// <summary>The kinds as written on the command line, for help and errors.</summary>
-    public const string Help = "none, gaussian:COUNT, signflip:COUNT, labelflip:COUNT, little-is-enough:COUNT";
+    public const string Help = "none, gaussian:COUNT, signflip:COUNT, labelflip:COUNT, little-is-enough:COUNT, leader-random:COUNT, leader-nan:COUNT, leader-mean:COUNT, leader-exclude:COUNT, leader-invalid:COUNT, leader-silent:COUNT, drip:COUNT, double-vote:COUNT, auditor-lie:COUNT";
 
     /// <summary>No attacker.</summary>
     public static Attack None { get; } = new(AttackKind.None, 0);
 
     /// <summary>The attack as written on the command line.</summary>
-    public override string ToString() => Kind switch
+    public override string ToString() => Kind == AttackKind.None ? "none" : $"{NameOf(Kind)}:{Count}";
+
+    /// <summary>The kind as written on the command line.</summary>
+    public static string NameOf(AttackKind kind) => kind switch
     {
-        AttackKind.None => "none",
-        AttackKind.LittleIsEnough => $"little-is-enough:{Count}",
-        _ => $"{Kind.ToString().ToLowerInvariant()}:{Count}",
+        AttackKind.LittleIsEnough => "little-is-enough",
+        AttackKind.LeaderRandom => "leader-random",
+        AttackKind.LeaderNaN => "leader-nan",
+        AttackKind.LeaderMean => "leader-mean",
+        AttackKind.LeaderExclude => "leader-exclude",
+        AttackKind.LeaderInvalid => "leader-invalid",
+        AttackKind.LeaderSilent => "leader-silent",
+        AttackKind.DoubleVote => "double-vote",
+        AttackKind.AuditorLie => "auditor-lie",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
+
+    /// <summary>Whether the attackers' programs hand their nodes poisoned models (the sign-flipped ones of the leader attacks and double votes included).</summary>
+    public AttackKind ProgramAttack => Kind switch
+    {
+        AttackKind.LeaderRandom or AttackKind.LeaderNaN or AttackKind.LeaderMean or AttackKind.LeaderExclude or AttackKind.LeaderInvalid or AttackKind.LeaderSilent
+            or AttackKind.DoubleVote => AttackKind.SignFlip,
+        AttackKind.Drip or AttackKind.AuditorLie => AttackKind.None,
+        _ => Kind,
     };
 
     /// <summary>Parses KIND:COUNT (or none); throws <see cref="SwarmException"/> saying what is accepted.</summary>
@@ -61,6 +107,15 @@ public sealed record Attack(AttackKind Kind, int Count)
             "signflip" => AttackKind.SignFlip,
             "labelflip" => AttackKind.LabelFlip,
             "little-is-enough" or "alie" => AttackKind.LittleIsEnough,
+            "leader-random" => AttackKind.LeaderRandom,
+            "leader-nan" => AttackKind.LeaderNaN,
+            "leader-mean" => AttackKind.LeaderMean,
+            "leader-exclude" => AttackKind.LeaderExclude,
+            "leader-invalid" => AttackKind.LeaderInvalid,
+            "leader-silent" => AttackKind.LeaderSilent,
+            "drip" => AttackKind.Drip,
+            "double-vote" => AttackKind.DoubleVote,
+            "auditor-lie" => AttackKind.AuditorLie,
             _ => throw new SwarmException($"unknown attack '{text}'; use one of: {Help}"),
         };
         if (parts.Length < 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)

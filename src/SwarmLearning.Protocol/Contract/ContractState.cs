@@ -27,7 +27,13 @@ public enum RoundPhase
 
 /// <summary>A node as the contract knows it.</summary>
 public sealed record NodeRecord(
-    string NodeId, NodeStatus Status, bool CanLead, string? Address, long JoinedRound, Progress? Progress);
+    string NodeId, NodeStatus Status, bool CanLead, string? Address, long JoinedRound, Progress? Progress,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ByzantineMark? Byzantine = null)
+{
+    /// <summary>Whether the node takes part: registered, not left, not found Byzantine.</summary>
+    [JsonIgnore]
+    public bool IsActive => Status != NodeStatus.Left && Byzantine is null;
+}
 
 /// <summary>The latest progress a node reported.</summary>
 public sealed record Progress(long Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric,
@@ -68,9 +74,21 @@ public sealed record RoundState(
 }
 
 /// <summary>A completed merge, kept as the contract's history.</summary>
+/// <param name="Round">The round.</param>
+/// <param name="Hash">The merged model's hash.</param>
+/// <param name="Leader">The node that published it (for round 0, a node holding the chosen initial model; empty when the contract kept the model).</param>
+/// <param name="Contributions">The round's inputs.</param>
+/// <param name="Excluded">The inputs left out.</param>
+/// <param name="At">When it was published.</param>
+/// <param name="Unreachable">The excluded contributions the leader claims it could not fetch (the others it found invalid).</param>
+/// <param name="Started">When the publishing leader's turn began: the merge's duration feeds the leader timeout.</param>
+/// <param name="AuditedBy">The auditors who verified it; empty when accepted without audit; null while its audit is open.</param>
 public sealed record MergedRound(
     long Round, ContentHash Hash, string Leader, ImmutableList<MergeContribution> Contributions,
-    ImmutableList<string> Excluded, DateTimeOffset At);
+    ImmutableList<string> Excluded, DateTimeOffset At,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImmutableList<string>? Unreachable = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] DateTimeOffset? Started = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImmutableList<string>? AuditedBy = null);
 
 /// <summary>Whether the training runs or is over.</summary>
 public enum ContractStatus
@@ -93,7 +111,8 @@ public sealed record ContractState(
     ImmutableSortedDictionary<string, LateRecord> LatePool,
     ContractStatus Status,
     ContentHash FinalModel,
-    long Version)
+    long Version,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] AuditState? Audit = null)
 {
     /// <summary>A new contract with no node yet.</summary>
     public static ContractState Create(string name, TrainingParameters parameters, ContractTimings timings) =>
@@ -107,15 +126,45 @@ public sealed record ContractState(
     /// <summary>The merged model of <paramref name="round"/>, if it has been merged.</summary>
     public MergedRound? MergedOf(long round) => round >= 0 && round < History.Count ? History[(int)round] : null;
 
-    /// <summary>Nodes that count for the training: registered and not left.</summary>
-    public IEnumerable<NodeRecord> ActiveNodes => Nodes.Values.Where(n => n.Status != NodeStatus.Left);
+    /// <summary>Nodes that count for the training: registered, not left, not found Byzantine.</summary>
+    public IEnumerable<NodeRecord> ActiveNodes => Nodes.Values.Where(n => n.IsActive);
 
-    /// <summary>The deadline the round waits for (end of the wait window, a straggler timeout, or the leader's timeout), if any.</summary>
+    /// <summary>
+    /// The deadline the contract waits for (auditors to draw, an audit's, the end of the wait window, a straggler
+    /// timeout, or the leader's timeout), if any: a node waiting on it submits a tick when it passes.
+    /// </summary>
     public DateTimeOffset? NextDeadline =>
         Status != ContractStatus.Active ? null
-        : Round.Phase == RoundPhase.Merging ? Round.LeaderSince + Timings.LeaderTimeout
-        : Round.ReadyAt is not null ? Round.ReadyAt + Timings.WaitWindow
-        : OnlyFinishedWaitingSince + Timings.Stragglers;
+        : Earliest(Audit is null ? null : Audit.Drawn ? Audit.Deadline : Audit.PublishedAt,
+            Round.Phase == RoundPhase.Merging ? Round.LeaderSince + LeaderTimeout()
+            : Round.ReadyAt is not null && Audit is null ? Round.ReadyAt + Timings.WaitWindow
+            : OnlyFinishedWaitingSince + Timings.Stragglers);
+
+    /// <summary>
+    /// The check-ins a round needs: minPeers, less one for each node found Byzantine (at least 1). The quorum was set for
+    /// a swarm that counted them; otherwise a node could stall the training for good by getting itself found out.
+    /// </summary>
+    public int Quorum() => Math.Max(1, Parameters.MinPeers - Nodes.Values.Count(n => n.Byzantine is not null));
+
+    private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
+
+    /// <summary>
+    /// How long a leader (or an auditor) has: four times the median of the last merges' durations on the ledger, bounded
+    /// below by <see cref="ContractTimings.Floor"/> and above by <see cref="ContractTimings.LeaderTimeout"/>; the fixed
+    /// timeout until three merges have been timed. Integer ticks: every SN computes the same.
+    /// </summary>
+    public TimeSpan LeaderTimeout()
+    {
+        long[] durations = [.. History.Skip(Math.Max(0, History.Count - 9))
+            .Where(m => m.Started is not null && m.Leader.Length > 0 && m.At >= m.Started)
+            .Select(m => (m.At - m.Started!.Value).Ticks).Order()];
+        if (durations.Length < 3)
+        {
+            return Timings.LeaderTimeout;
+        }
+        long derived = durations[(durations.Length - 1) / 2] * 4;
+        return TimeSpan.FromTicks(Math.Clamp(derived, Math.Min(Timings.Floor.Ticks, Timings.LeaderTimeout.Ticks), Timings.LeaderTimeout.Ticks));
+    }
 
     /// <summary>
     /// When only nodes that have finished are checked in (after the first merge), the time the first of them did:

@@ -28,9 +28,10 @@ public static class ContractTxShape
                 ?? (t.Parameters is null ? $"{at}.parameters: missing" : null) ?? TextProblem(t.Parameters?.MergeMethod, $"{at}.parameters.mergeMethod")
                 ?? (t.Address is null ? null : HttpsUrlProblem(t.Address, $"{at}.address")),
             CheckIn t => NameProblem(t.NodeId, $"{at}.nodeId") ?? (t.Weight < 0 ? $"{at}.weight: cannot be negative" : null),
-            PublishMerge t => NameProblem(t.NodeId, $"{at}.nodeId") ?? (t.Excluded is null ? $"{at}.excluded: missing"
-                : t.Excluded.Count > 100_000 || t.Excluded.Any(k => ContributionKeyProblem(k) is not null)
-                    ? $"{at}.excluded: every entry must be a contribution key (a node name, or name@rN for a late model)" : null),
+            PublishMerge t => NameProblem(t.NodeId, $"{at}.nodeId") ?? KeysProblem(t.Excluded, $"{at}.excluded")
+                ?? (t.Unreachable is null ? null : KeysProblem(t.Unreachable, $"{at}.unreachable")),
+            AuditMerge t => NameProblem(t.NodeId, $"{at}.nodeId") ?? (Enum.IsDefined(t.Finding) ? null : $"{at}.finding: agree, wrong, overruled or unavailable")
+                ?? (t.Detail is { Length: > 2 * MaxNameLength } ? $"{at}.detail: longer than {2 * MaxNameLength} characters" : null),
             ReportProgress t => NameProblem(t.NodeId, $"{at}.nodeId"),
             FinishTraining t => NameProblem(t.NodeId, $"{at}.nodeId"),
             LeaveContract t => NameProblem(t.NodeId, $"{at}.nodeId"),
@@ -40,6 +41,11 @@ public static class ContractTxShape
             _ => $"{at}: unknown kind",
         };
     }
+
+    private static string? KeysProblem(IReadOnlyList<string>? keys, string field) =>
+        keys is null ? $"{field}: missing"
+        : keys.Count > 100_000 || keys.Any(k => ContributionKeyProblem(k) is not null)
+            ? $"{field}: every entry must be a contribution key (a node name, or name@rN for a late model)" : null;
 
     /// <summary>Null when <paramref name="key"/> is a contribution key (see <see cref="MergeContribution.KeyFor"/>).</summary>
     public static string? ContributionKeyProblem(string? key)

@@ -38,6 +38,14 @@ public static partial class TrainingContract
             state = ContractState.Create(register.Contract, register.Parameters, register.Timings ?? ContractTimings.Default);
             Say(events, state, "created", $"contract '{state.Name}' created by node '{register.NodeId}': minPeers {register.Parameters.MinPeers}, merge {register.Parameters.MergeMethod}");
         }
+        if (state.Nodes.GetValueOrDefault(register.NodeId)?.Byzantine is { } mark)
+        {
+            throw Reject("byzantine", $"node '{register.NodeId}' was found Byzantine in contract '{state.Name}' at round {mark.Round} (it {mark.Reason}); it cannot register again. An operator may reset the contract");
+        }
+        if (register.Timings is { } timings && state.Timings.DescribeDifference(timings, state.Name) is { } timingDifference)
+        {
+            throw Reject("timing-mismatch", $"node '{register.NodeId}' refused: {timingDifference}");
+        }
         string? parameterDifference = state.Parameters.DescribeDifference(register.Parameters, state.Name);
         if (parameterDifference is not null)
         {

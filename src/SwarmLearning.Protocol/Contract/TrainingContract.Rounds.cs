@@ -46,7 +46,7 @@ public static partial class TrainingContract
         }
         var record = new CheckInRecord(node.NodeId, checkIn.ModelHash, checkIn.Weight * WeightScale, node.Status == NodeStatus.Training, context.BlockTime);
         var checkIns = state.Round.CheckIns.Add(record).Sort((a, b) => string.CompareOrdinal(a.NodeId, b.NodeId));
-        Say(events, state, "checked-in", $"node '{node.NodeId}' checked in for round {checkIn.Round} ({checkIns.Count} of minPeers {state.Parameters.MinPeers})");
+        Say(events, state, "checked-in", $"node '{node.NodeId}' checked in for round {checkIn.Round} ({checkIns.Count} of minPeers {state.Quorum()})");
         return state with { Round = state.Round with { CheckIns = checkIns } };
     }
 
@@ -95,30 +95,36 @@ public static partial class TrainingContract
         {
             throw Reject("bad-exclusion", $"'{unknown}' is not a contribution of round {round.Number}");
         }
+        var unreachable = publish.Unreachable ?? [];
+        if (unreachable.FirstOrDefault(k => !publish.Excluded.Contains(k)) is { } notExcluded)
+        {
+            throw Reject("bad-exclusion", $"'{notExcluded}' is claimed unreachable but not left out");
+        }
+        if (publish.Excluded.Distinct(StringComparer.Ordinal).Count() != publish.Excluded.Count)
+        {
+            throw Reject("bad-exclusion", "a contribution is left out twice");
+        }
         if (round.Number == 0)
         {
-            // The initial sync adopts the leader's own model: averaging independently initialised networks would ruin them.
-            var own = round.CheckIns.Find(c => c.NodeId == node.NodeId);
-            if (own is null || own.ModelHash != publish.MergedHash || publish.Excluded.Count > 0)
-            {
-                throw Reject("round0-adopt", $"round 0 adopts its leader's own initial model; node '{node.NodeId}' must publish the model it checked in");
-            }
+            throw Reject("round0-adopt", "round 0 starts from the model the contract chooses when it closes (the initial model most nodes hold); nothing is published for it");
         }
-        else if (round.Contributions.Where(c => !publish.Excluded.Contains(c.Key)).Sum(c => c.WeightMicros) <= 0)
+        var published = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime,
+            unreachable.Count > 0 ? [.. unreachable] : null, round.LeaderSince);
+        if (round.Contributions.Where(c => !publish.Excluded.Contains(c.Key)).Aggregate(Int128.Zero, (sum, c) => sum + c.WeightMicros) <= 0)
         {
             // Nothing usable (every model diverged): the only thing a leader may publish is the last merged model again.
             if (state.LatestMerged is not { } last || last.Hash != publish.MergedHash)
             {
                 throw Reject("excluded-all", $"the leader of round {round.Number} excluded every contribution; it may only carry the last merged model over");
             }
-            var carried = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime);
             Say(events, state, "merged", $"round {round.Number}: no model could be merged ({string.Join(", ", publish.Excluded)} left out); '{node.NodeId}' carried the model of round {last.Round} over: {Short(publish.MergedHash)}");
-            return AfterMerge(state with { History = state.History.Add(carried) }, events);
+            return AfterMerge(OpenAudit(state with { History = state.History.Add(published) }, context), events);
         }
-        var merged = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime);
-        string excluded = publish.Excluded.Count > 0 ? $" without {string.Join(", ", publish.Excluded)} (left out)" : "";
+        string excluded = publish.Excluded.Count > 0
+            ? $" without {string.Join(", ", publish.Excluded.Select(k => unreachable.Contains(k) ? $"{k} (unreachable)" : $"{k} (invalid)"))}"
+            : "";
         Say(events, state, "merged", $"round {round.Number} merged by '{node.NodeId}' from {round.Contributions.Count - publish.Excluded.Count} models{excluded}: {Short(publish.MergedHash)}");
-        return AfterMerge(state with { History = state.History.Add(merged) }, events);
+        return AfterMerge(OpenAudit(state with { History = state.History.Add(published) }, context), events);
     }
 
     /// <summary>
@@ -143,6 +149,7 @@ public static partial class TrainingContract
             throw Reject("too-early", $"round {lost.Round} was merged at {merged.At:HH:mm:ss}; it can be reported lost only after the leader timeout ({state.Timings.LeaderTimeout.TotalSeconds:0.###} s)");
         }
         string? holder = state.Round.CheckIns.Select(c => c.NodeId)
+            .Concat(state.Audit?.Verdicts.Values.Where(v => v.Recomputed == merged.Hash).Select(v => v.NodeId) ?? [])
             .Concat(state.LatePool.Values.Where(l => l.TargetRound > lost.Round).Select(l => l.NodeId))
             .Concat(state.Nodes.Values.Where(n => n.Progress?.Round >= lost.Round).Select(n => n.NodeId))
             .FirstOrDefault(id => id != merged.Leader);
@@ -151,32 +158,29 @@ public static partial class TrainingContract
             throw Reject("held", $"node '{holder}' has loaded the merged model of round {lost.Round}; fetch it from '{holder}'");
         }
         var onTime = merged.Contributions.Where(c => c.Staleness == 0).ToList();
-        var order = LeaderOrder(state.Name, lost.Round, onTime.Where(c => state.Nodes[c.NodeId].CanLead).Select(c => c.NodeId));
+        var order = LeaderOrder(state.Name, lost.Round, onTime.Where(c => state.Nodes[c.NodeId].CanLead && state.Nodes[c.NodeId].IsActive).Select(c => c.NodeId));
         int next = order.ToList().IndexOf(merged.Leader) + 1;
         var reopened = new RoundState(lost.Round, RoundPhase.Merging,
             [.. onTime.Select(c => new CheckInRecord(c.NodeId, c.ModelHash, c.WeightMicros, true, merged.At))], merged.At,
             merged.Contributions, [.. order], next, context.BlockTime);
         Say(events, state, "merge-lost", $"the merged model {Short(merged.Hash)} of round {lost.Round} was lost with its leader '{merged.Leader}' (reported by '{node.NodeId}'); '{reopened.CurrentLeader}' merges the round again");
-        return state with { History = state.History.RemoveAt(state.History.Count - 1), Round = reopened };
+        return state with { History = state.History.RemoveAt(state.History.Count - 1), Round = reopened, Audit = null };
     }
 
-    private static ContractState AfterMerge(ContractState state, List<ContractEvent> events)
-    {
-        var latest = state.LatestMerged!;
-        if (state.ActiveNodes.Any() && state.ActiveNodes.All(n => n.Status == NodeStatus.Finished))
-        {
-            Say(events, state, "completed", $"training complete after round {latest.Round}: every active node has finished; final model {Short(latest.Hash)}");
-            return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash, Round = RoundState.Open(latest.Round + 1) };
-        }
-        return state with { Round = RoundState.Open(latest.Round + 1) };
-    }
+    /// <summary>Opens the next round, or completes the training when every node has finished (once the merge is audited).</summary>
+    private static ContractState AfterMerge(ContractState state, List<ContractEvent> events) =>
+        CompleteIfDone(state with { Round = RoundState.Open(state.LatestMerged!.Round + 1) }, events);
 
     /// <summary>Applies what block time and the current check-ins imply: readiness, closing, leader failover, completion.</summary>
-    private static ContractState Advance(ContractState state, DateTimeOffset now, List<ContractEvent> events)
+    private static ContractState Advance(ContractState state, TxContext context, List<ContractEvent> events)
     {
+        var now = context.BlockTime;
         for (int step = 0; step < 8 && state.Status == ContractStatus.Active; step++)
         {
-            var next = state.Round.Phase == RoundPhase.Collecting ? AdvanceCollecting(state, now, events) : AdvanceMerging(state, now, events);
+            var next = AdvanceAudit(state, context, events);
+            next = ReferenceEquals(next, state)
+                ? state.Round.Phase == RoundPhase.Collecting ? AdvanceCollecting(state, now, events) : AdvanceMerging(state, now, events)
+                : next;
             if (ReferenceEquals(next, state))
             {
                 break;
@@ -190,6 +194,11 @@ public static partial class TrainingContract
     {
         var round = state.Round;
         bool training = round.CheckIns.Any(c => c.FromTrainingNode);
+        if (state.Audit is not null)
+        {
+            // The round before is being audited: this one may not close (a rejection would void its check-ins).
+            return round.ReadyAt is null ? state : state with { Round = round with { ReadyAt = null } };
+        }
         if (!training && state.LatestMerged is { } latest)
         {
             if (state.ActiveNodes.Any() && state.ActiveNodes.All(n => n.Status == NodeStatus.Finished))
@@ -204,14 +213,14 @@ public static partial class TrainingContract
                 return state with { Status = ContractStatus.Completed, FinalModel = latest.Hash };
             }
         }
-        bool ready = round.CheckIns.Count >= state.Parameters.MinPeers && training && LeaderCandidates(state).Any();
+        bool ready = round.CheckIns.Count >= state.Quorum() && training && LeaderCandidates(state).Any();
         if (!ready)
         {
             return round.ReadyAt is null ? state : state with { Round = round with { ReadyAt = null } };
         }
         if (round.ReadyAt is null)
         {
-            Say(events, state, "quorum", $"round {round.Number} has its quorum ({round.CheckIns.Count} of minPeers {state.Parameters.MinPeers}); waiting up to {state.Timings.WaitWindow.TotalSeconds:0.###} s for more peers");
+            Say(events, state, "quorum", $"round {round.Number} has its quorum ({round.CheckIns.Count} of minPeers {state.Quorum()}); waiting up to {state.Timings.WaitWindow.TotalSeconds:0.###} s for more peers");
             state = state with { Round = round with { ReadyAt = now } };
         }
         var checkedIn = state.Round.CheckIns.Select(c => c.NodeId).ToHashSet(StringComparer.Ordinal);
@@ -225,6 +234,10 @@ public static partial class TrainingContract
     private static ContractState Close(ContractState state, DateTimeOffset now, List<ContractEvent> events)
     {
         var round = state.Round;
+        if (round.Number == 0)
+        {
+            return CloseInitial(state, now, events);
+        }
         var contributions = round.CheckIns
             .Where(c => c.WeightMicros > 0 || round.Number == 0)
             .Select(c => new MergeContribution(MergeContribution.KeyFor(c.NodeId), c.NodeId, c.ModelHash, c.WeightMicros, 0))
@@ -237,16 +250,22 @@ public static partial class TrainingContract
                 Say(events, state, "late-dropped", $"node '{late.NodeId}''s late model for round {late.TargetRound} is now {staleness} rounds old and was dropped");
                 continue;
             }
+            if (contributions.Any(c => c.NodeId == late.NodeId))
+            {
+                // One contribution per node per round: its fresh model counts, so its late one would be a second vote.
+                Say(events, state, "late-dropped", $"node '{late.NodeId}''s late model for round {late.TargetRound} was dropped: the node contributes its fresh model to round {round.Number}, and a node has one vote per round");
+                continue;
+            }
             contributions.Add(new MergeContribution(MergeContribution.KeyFor(late.NodeId, late.TargetRound), late.NodeId, late.ModelHash,
                 late.Weight * WeightScale / (staleness + 1), staleness));
         }
         var leaders = LeaderOrder(state.Name, round.Number, LeaderCandidates(state));
         state = state with { LatePool = state.LatePool.Clear() };
-        if (round.Number > 0 && contributions.Sum(c => c.WeightMicros) == 0)
+        if (contributions.Aggregate(Int128.Zero, (sum, c) => sum + c.WeightMicros) == 0)
         {
             var kept = state.LatestMerged!.Hash;
             Say(events, state, "merged", $"round {round.Number} had nothing to merge (every contribution weighs 0): the model stays {Short(kept)}");
-            var unchanged = new MergedRound(round.Number, kept, "", [], [], now);
+            var unchanged = new MergedRound(round.Number, kept, "", [], [], now, AuditedBy: []);
             return AfterMerge(state with { History = state.History.Add(unchanged) }, events);
         }
         int lateCount = contributions.Count(c => c.Staleness > 0);
@@ -264,16 +283,52 @@ public static partial class TrainingContract
         };
     }
 
+    /// <summary>
+    /// Round 0 starts from the initial model held by more than half of its nodes: programs that initialise from the
+    /// contract's seed agree, so no single node (nor a minority) decides where the training starts. Without such a
+    /// majority (programs that do not seed) it falls back to the first node in the round's leader order, and says so.
+    /// </summary>
+    private static ContractState CloseInitial(ContractState state, DateTimeOffset now, List<ContractEvent> events)
+    {
+        var round = state.Round;
+        // Nodes that opted out of leading do not serve the round's model first (nor provide it when there is no majority).
+        var candidates = LeaderCandidates(state).ToList();
+        var leaders = LeaderOrder(state.Name, 0, candidates.Count > 0 ? candidates : round.CheckIns.Select(c => c.NodeId))
+            .Concat(LeaderOrder(state.Name, 0, round.CheckIns.Select(c => c.NodeId))).Distinct().ToList();
+        var groups = round.CheckIns.GroupBy(c => c.ModelHash)
+            .Select(g => (Hash: g.Key, Holders: g.Select(c => c.NodeId).ToHashSet(StringComparer.Ordinal)))
+            .OrderByDescending(g => g.Holders.Count).ThenBy(g => g.Hash.Hex, StringComparer.Ordinal).ToList();
+        var (hash, holders) = groups[0];
+        string text;
+        if (holders.Count * 2 > round.CheckIns.Count)
+        {
+            text = groups.Count == 1
+                ? $"round 0: every node ({holders.Count}) starts from the same initial model {Short(hash)}"
+                : $"round 0: {holders.Count} of {round.CheckIns.Count} nodes hold the initial model {Short(hash)}, which every node starts from (the others initialised differently)";
+        }
+        else
+        {
+            var first = round.CheckIns.Find(c => c.NodeId == leaders[0])!;
+            (hash, holders) = (first.ModelHash, [first.NodeId]);
+            text = $"round 0: the nodes' initial models differ (no majority among {round.CheckIns.Count}); every node starts from '{first.NodeId}''s {Short(hash)}. Programs that initialise from the contract's seed agree, and then no single node chooses";
+        }
+        Say(events, state, "merged", text);
+        var contributions = round.CheckIns.Select(c => new MergeContribution(MergeContribution.KeyFor(c.NodeId), c.NodeId, c.ModelHash, c.WeightMicros, 0));
+        var initial = new MergedRound(0, hash, leaders.First(holders.Contains), [.. contributions], [], now, AuditedBy: []);
+        return AfterMerge(state with { History = state.History.Add(initial), LatePool = state.LatePool.Clear() }, events);
+    }
+
     private static ContractState AdvanceMerging(ContractState state, DateTimeOffset now, List<ContractEvent> events)
     {
         var round = state.Round;
-        if (now < round.LeaderSince + state.Timings.LeaderTimeout)
+        var timeout = state.LeaderTimeout();
+        if (now < round.LeaderSince + timeout || round.LeaderOrder.Count == 0)
         {
             return state;
         }
         string failed = round.CurrentLeader!;
         var next = round with { LeaderIndex = round.LeaderIndex + 1, LeaderSince = now };
-        Say(events, state, "leader-failed", $"leader '{failed}' did not publish round {round.Number} within {state.Timings.LeaderTimeout.TotalSeconds:0.###} s; '{next.CurrentLeader}' leads now");
+        Say(events, state, "leader-failed", $"leader '{failed}' did not publish round {round.Number} within {timeout.TotalSeconds:0.###} s; '{next.CurrentLeader}' leads now");
         return state with { Round = next };
     }
 }

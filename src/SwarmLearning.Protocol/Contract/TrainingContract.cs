@@ -30,7 +30,7 @@ public static partial class TrainingContract
             ResetContract reset => Reset(Existing(state, tx), reset, context, events),
             _ => ApplyToExisting(Existing(state, tx), tx, context, events),
         };
-        next = Advance(next, context.BlockTime, events);
+        next = Advance(next, context, events);
         return ReferenceEquals(next, state) ? state! : next with { Version = (state?.Version ?? 0) + 1 };
     }
 
@@ -40,6 +40,7 @@ public static partial class TrainingContract
         PublishMerge publish => Publish(state, publish, Sender(state, publish.NodeId, context), context, events),
         ReportProgress report => Report(state, report, Sender(state, report.NodeId, context)),
         ReportLostMerge lost => ReopenLostMerge(state, lost, Sender(state, lost.NodeId, context), context, events),
+        AuditMerge verdict => ApplyVerdict(state, verdict, Sender(state, verdict.NodeId, context), context, events),
         FinishTraining finish => Finish(state, Sender(state, finish.NodeId, context), events),
         LeaveContract leave => Leave(state, Sender(state, leave.NodeId, context), "left", events),
         RemoveNode remove => Leave(state, Operator(state, remove.NodeId, context), "was removed by an operator", events),
@@ -63,7 +64,10 @@ public static partial class TrainingContract
         {
             throw Reject("not-sender", $"a transaction for node '{nodeId}' was sent by '{context.Sender}'; a node may act only for itself");
         }
-        return Operator(state, nodeId, context);
+        var node = Operator(state, nodeId, context);
+        return node.Byzantine is { } mark
+            ? throw Reject("byzantine", $"node '{nodeId}' was found Byzantine in contract '{state.Name}' at round {mark.Round} (it {mark.Reason}); its transactions are refused. An operator may remove it or reset the contract")
+            : node;
     }
 
     private static NodeRecord Operator(ContractState state, string nodeId, TxContext context)

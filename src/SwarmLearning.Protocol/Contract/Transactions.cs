@@ -17,6 +17,7 @@ namespace SwarmLearning.Protocol.Contract;
 [JsonDerivedType(typeof(ResetContract), "reset")]
 [JsonDerivedType(typeof(Tick), "tick")]
 [JsonDerivedType(typeof(ReportLostMerge), "lost-merge")]
+[JsonDerivedType(typeof(AuditMerge), "audit")]
 public abstract record ContractTx(string Contract);
 
 /// <summary>Creates a contract with its parameters and timings (an operator's act; a first registration also creates one).</summary>
@@ -31,8 +32,17 @@ public sealed record RegisterNode(
 public sealed record CheckIn(string Contract, string NodeId, long Round, ContentHash BaseHash, ContentHash ModelHash, long Weight)
     : ContractTx(Contract);
 
-/// <summary>The round's leader publishes the merged model's hash, naming contributions it could not fetch.</summary>
-public sealed record PublishMerge(string Contract, string NodeId, long Round, ContentHash MergedHash, IReadOnlyList<string> Excluded)
+/// <summary>
+/// The round's leader publishes the merged model's hash, naming the contributions it left out and, among them, those it
+/// could not fetch (the others it found invalid): the publication commits to what was merged, what was not, and why.
+/// </summary>
+public sealed record PublishMerge(string Contract, string NodeId, long Round, ContentHash MergedHash, IReadOnlyList<string> Excluded,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Unreachable = null)
+    : ContractTx(Contract);
+
+/// <summary>An auditor's verdict on the latest merge, after recomputing it from its inputs (docs/verification.md).</summary>
+public sealed record AuditMerge(string Contract, string NodeId, long Round, ContentHash MergedHash, AuditFinding Finding, ContentHash Recomputed,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null)
     : ContractTx(Contract);
 
 /// <summary>Progress a node reports after a merge (HPE's PERFDATA); informative, decides nothing.</summary>
@@ -55,8 +65,11 @@ public sealed record ResetContract(string Contract) : ContractTx(Contract);
 /// <summary>Lets block time pass: closes a wait window or replaces a leader whose deadline has gone by.</summary>
 public sealed record Tick(string Contract) : ContractTx(Contract);
 
-/// <summary>Who sent a transaction and the block time it is applied at.</summary>
-public sealed record TxContext(string Sender, bool IsOperator, DateTimeOffset BlockTime);
+/// <summary>
+/// Who sent a transaction, the block time and height it is applied at, and the hash of the block before (the beacon:
+/// ledger state nobody knows before that block is committed; auditors are drawn from it).
+/// </summary>
+public sealed record TxContext(string Sender, bool IsOperator, DateTimeOffset BlockTime, long Height = 0, string? Beacon = null);
 
 /// <summary>
 /// A node could not fetch the latest merged model from any node for a leader timeout: its leader is gone and nobody else

@@ -4,7 +4,8 @@ using SwarmLearning.Protocol.Ports;
 namespace SwarmLearning.Protocol.InMemory;
 
 /// <summary>
-/// A ledger in memory: applies transactions in order with block time from a <see cref="TimeProvider"/>.
+/// A ledger in memory: applies transactions in order with block time from a <see cref="TimeProvider"/>, each as a block
+/// of its own whose hash chains the transactions so far (the beacon auditors are drawn from).
 /// For tests and the simulator; the real ledger replicates the same <see cref="ContractRegistry"/> over Raft.
 /// </summary>
 public sealed class InMemoryLedger(TimeProvider time) : ILedger
@@ -13,6 +14,8 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
     private readonly List<Waiter> _waiters = [];
     private readonly List<ContractTx> _log = [];
     private ContractRegistry _registry = ContractRegistry.Empty;
+    private long _height;
+    private string _headHash = new('0', 64);
 
     /// <summary>Raised after every accepted transaction with its events (for progress displays and tests).</summary>
     public event Action<ContractTx, TxOutcome>? Applied;
@@ -31,7 +34,10 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
         lock (_gate)
         {
             var before = _registry;
-            (_registry, outcome) = _registry.Apply(transaction, new TxContext(sender, isOperator, time.GetUtcNow()));
+            _height++;
+            (_registry, outcome) = _registry.Apply(transaction, new TxContext(sender, isOperator, time.GetUtcNow(), _height, _headHash));
+            _headHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
+                $"{_headHash}\n{sender}\n{System.Text.Json.JsonSerializer.Serialize(transaction, ContractJson.Options)}")));
             if (outcome.Accepted)
             {
                 _log.Add(transaction);

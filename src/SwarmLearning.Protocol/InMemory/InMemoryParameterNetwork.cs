@@ -13,6 +13,7 @@ public sealed class InMemoryParameterNetwork
 {
     private readonly ConcurrentDictionary<string, Store> _stores = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _down = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _dripping = new(StringComparer.Ordinal);
 
     /// <summary>The number of files fetched between nodes so far.</summary>
     public int Transfers => _transfers;
@@ -27,6 +28,12 @@ public sealed class InMemoryParameterNetwork
 
     /// <summary>Makes a node unreachable or reachable again.</summary>
     public void SetReachable(string nodeId, bool reachable) => _down[nodeId] = !reachable;
+
+    /// <summary>
+    /// Makes a node serve its files one byte at a time, as a Byzantine file server may: a fetch from it never ends until
+    /// the fetcher gives up (its cancellation), though the node answers.
+    /// </summary>
+    public void SetDripping(string nodeId, bool dripping) => _dripping[nodeId] = dripping;
 
     /// <summary>Forgets everything a node stored (a node that comes back with an empty disk).</summary>
     public void Wipe(string nodeId) => _stores.TryRemove(nodeId, out _);
@@ -57,13 +64,17 @@ public sealed class InMemoryParameterNetwork
 
     private sealed class Transport(InMemoryParameterNetwork network, string nodeId) : IParameterTransport
     {
-        public Task FetchAsync(ContentHash hash, string peerNodeId, string? peerAddress, CancellationToken cancellationToken)
+        public async Task FetchAsync(ContentHash hash, string peerNodeId, string? peerAddress, CancellationToken cancellationToken)
         {
             cancellationToken.ThrowIfCancellationRequested();
             var local = (Store)network.StoreOf(nodeId);
             if (local.Contains(hash))
             {
-                return Task.CompletedTask;
+                return;
+            }
+            if (network._dripping.GetValueOrDefault(peerNodeId) && !network._down.GetValueOrDefault(peerNodeId))
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken); // a byte every so often: never done
             }
             if (network._down.GetValueOrDefault(peerNodeId) || network._down.GetValueOrDefault(nodeId))
             {
@@ -79,7 +90,6 @@ public sealed class InMemoryParameterNetwork
             }
             local.Add(hash, bytes);
             Interlocked.Increment(ref network._transfers);
-            return Task.CompletedTask;
         }
     }
 }

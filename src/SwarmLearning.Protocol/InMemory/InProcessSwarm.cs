@@ -65,8 +65,9 @@ public sealed class InProcessSwarm
     /// <param name="configure">Changes the callback's parameters (those of the contract by default).</param>
     /// <param name="canLead">False opts the node out of leading merges.</param>
     /// <param name="program">Wraps the program's side of the channel (a Byzantine program: <see cref="Attacks.AttackingChannel"/>).</param>
+    /// <param name="byzantine">How the node itself lies (as a leader, or voting twice): <see cref="Attacks.ByzantineNode"/>.</param>
     public Task<MergedModel> Start(string nodeId, IMlSession session, int epochs, Func<SwarmParameters, SwarmParameters>? configure = null, bool canLead = true,
-        Func<IMlChannel, IMlChannel>? program = null)
+        Func<IMlChannel, IMlChannel>? program = null, Node.IByzantineBehaviour? byzantine = null)
     {
         var parameters = new SwarmParameters(Parameters.SyncFrequency, Parameters.MinPeers)
         {
@@ -75,13 +76,13 @@ public sealed class InProcessSwarm
         };
         parameters = configure?.Invoke(parameters) ?? parameters;
         Network.SetReachable(nodeId, true);
+        var cancel = new CancellationTokenSource();
         var context = new NodeSessionContext(nodeId, Ledger.For(nodeId), Network.StoreOf(nodeId), Network.TransportOf(nodeId))
         {
-            CanLead = canLead, RetryDelay = TimeSpan.FromMilliseconds(200), Logs = _logs,
+            CanLead = canLead, RetryDelay = TimeSpan.FromMilliseconds(200), Logs = _logs, Byzantine = byzantine, Lifetime = cancel.Token,
         };
         IMlChannel channel = new InProcessMlChannel(new NodeSession(context));
         var swarm = new SwarmCallbackSession(parameters, session, program?.Invoke(channel) ?? channel, session.Evaluate);
-        var cancel = new CancellationTokenSource();
         var run = Task.Factory.StartNew(
             async () =>
             {
@@ -95,6 +96,15 @@ public sealed class InProcessSwarm
         return run;
     }
 
+    /// <summary>Stops every node at once (a run cut short) and waits until they have stopped.</summary>
+    public async Task StopAllAsync()
+    {
+        foreach (string nodeId in _nodes.Keys)
+        {
+            await CrashAsync(nodeId);
+        }
+    }
+
     /// <summary>Stops a node at once (as kill -9 would) and makes its files unreachable; waits until it has stopped.</summary>
     public async Task CrashAsync(string nodeId)
     {
@@ -105,8 +115,9 @@ public sealed class InProcessSwarm
         {
             await run;
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException || cancel.IsCancellationRequested)
         {
+            // stopped: whatever it was doing ends here
         }
     }
 

@@ -48,4 +48,19 @@ internal static partial class Log
 
     [LoggerMessage(41, LogLevel.Warning, "{Node}: round {Round} has {Models} usable models but {Method} needs {Needed}; merged by the coordinate median instead")]
     public static partial void FellBack(ILogger logger, string node, long round, string method, int models, int needed);
+
+    [LoggerMessage(42, LogLevel.Information, "{Node}: auditing the merge {Model} of round {Round} by '{Leader}' (recomputing it from its inputs)")]
+    public static partial void Auditing(ILogger logger, string node, string model, long round, string leader);
+
+    [LoggerMessage(43, LogLevel.Information, "{Node}: verdict on round {Round}: {Finding}{Detail}")]
+    public static partial void Judged(ILogger logger, string node, long round, string finding, string detail);
+
+    [LoggerMessage(44, LogLevel.Warning, "{Node}: will not load merged model {Model} of round {Round}: {Problem}; disputed it and waiting for its audit")]
+    public static partial void Disputed(ILogger logger, string node, string model, long round, string problem);
+
+    [LoggerMessage(45, LogLevel.Warning, "{Node}: the merged model {Model} of round {Round} it trained from was rejected by its audit; loading the round's new merge (the training since is dropped)")]
+    public static partial void RolledBack(ILogger logger, string node, string model, long round);
+
+    [LoggerMessage(46, LogLevel.Warning, "{Node}: audit of round {Round} failed: {Reason}")]
+    public static partial void AuditFailed(ILogger logger, string node, long round, string reason);
 }

@@ -1,11 +1,15 @@
+using SwarmLearning.Core.Files;
 using SwarmLearning.Protocol.Contract;
 
 namespace SwarmLearning.Protocol.Node;
 
 public sealed partial class SwarmNode
 {
-    /// <summary>Waits until <paramref name="round"/> is merged (leading it if the contract says so); null if the training completed without it.</summary>
-    private async Task<MergedRound?> WaitForMergeAsync(long round, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits until <paramref name="round"/> is merged (leading it if the contract says so); null if the training completed
+    /// without it, or if the merged model its check-in built on (<paramref name="basedOn"/>) was rejected meanwhile.
+    /// </summary>
+    private async Task<MergedRound?> WaitForMergeAsync(long round, ContentHash? basedOn, CancellationToken cancellationToken)
     {
         var state = await RequireContractAsync(cancellationToken);
         int lastReportedCount = -1;
@@ -19,7 +23,11 @@ public sealed partial class SwarmNode
             {
                 return null;
             }
-            if (state.Round.Number == round && state.Round.CurrentLeader == options.NodeId && _roundsLed.Add((round, state.Round.LeaderIndex)))
+            if (basedOn is { } hash && round > 0 && state.MergedOf(round - 1)?.Hash != hash)
+            {
+                return null; // the model this check-in built on is gone: its check-in is void
+            }
+            if (state.Round.Number == round && state.Round.CurrentLeader == options.NodeId && _roundsLed.Add((round, state.Round.LeaderIndex, state.Round.LeaderSince)))
             {
                 await LeadMergeAsync(state, cancellationToken);
                 state = await RequireContractAsync(cancellationToken);
@@ -28,7 +36,7 @@ public sealed partial class SwarmNode
             if (state.Round.Phase == RoundPhase.Collecting && state.Round.CheckIns.Count != lastReportedCount)
             {
                 lastReportedCount = state.Round.CheckIns.Count;
-                Log.Waiting(_logger, options.NodeId, state.Round.Number, lastReportedCount, state.Parameters.MinPeers);
+                Log.Waiting(_logger, options.NodeId, state.Round.Number, lastReportedCount, state.Quorum());
             }
             state = await NextStateAsync(state, cancellationToken);
         }

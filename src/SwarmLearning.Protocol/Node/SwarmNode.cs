@@ -17,13 +17,16 @@ namespace SwarmLearning.Protocol.Node;
 /// Continuations run on the caller's synchronization context (no ConfigureAwait(false)): deterministic tests drive many
 /// nodes on one thread with a fake clock.
 /// </remarks>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "The semaphore has no wait handle: nothing to dispose.")]
 public sealed partial class SwarmNode(
     SwarmNodeOptions options, ILedger ledger, IParameterStore store, IParameterTransport transport,
     TimeProvider time, ILogger? logger = null)
 {
     private readonly ILogger _logger = logger ?? NullLogger.Instance;
     // (round, leader attempt) pairs this node has led: when the leader order wraps round to it again, it tries again.
-    private readonly HashSet<(long Round, int Attempt)> _roundsLed = [];
+    // The leader turns this node has taken (round, attempt, since): when the order wraps round to it again, or a rejected
+    // round is merged again, it is a new turn.
+    private readonly HashSet<(long Round, int Attempt, DateTimeOffset? Since)> _roundsLed = [];
     private MergedRound? _base;
 
     // The last model this node merged, once stored: its buffers hold the next merge (fresh memory costs page faults).
@@ -127,11 +130,23 @@ public sealed partial class SwarmNode(
             {
                 _base = null; // the contract was reset: start over from round 0
             }
+            bool rejected = _base is not null && state.MergedOf(_base.Round)?.Hash != _base.Hash;
+            if (rejected && round <= _base!.Round)
+            {
+                // The merged model this node trained from was rejected by its audit (or lost): what it trained since is
+                // built on it and is dropped. Wait for the round to be merged again (leading it if asked) and load that.
+                Log.RolledBack(_logger, options.NodeId, _base.Hash.Short, _base.Round);
+                if (await WaitForMergeAsync(_base.Round, null, cancellationToken) is { } remerged && await AdoptAsync(remerged, cancellationToken))
+                {
+                    return new SyncOutcome(remerged.Hash, remerged.Round, false);
+                }
+                continue;
+            }
             if (latest is not null && (latest.Round != _base?.Round || latest.Hash != _base.Hash))
             {
                 // Behind: the model was trained from an older base. Offer it late (never an initial model), then catch up.
                 string what = "loading the latest merged model";
-                if (!initial && _base is not null)
+                if (!initial && _base is not null && !rejected)
                 {
                     var late = await ledger.SubmitAsync(new CheckIn(options.Contract, options.NodeId, _base.Round + 1, _base.Hash, model, weight), cancellationToken);
                     what = late.Accepted ? "offered its model late, then loading the latest" : $"its late model was refused ({late.Code}); loading the latest";
@@ -154,15 +169,20 @@ public sealed partial class SwarmNode(
                 throw new SwarmException($"node '{options.NodeId}' could not check in: {outcome.Reason}");
             }
             Log.CheckedIn(_logger, options.NodeId, model.Short, round);
+            if (options.Byzantine is { } byzantine && outcome.Accepted)
+            {
+                await byzantine.AfterCheckInAsync(new CheckInTurn(state, options.NodeId, ledger, round, model, weight), cancellationToken);
+            }
             // A merged model lost with its leader is merged again (AdoptAsync returns false): wait for the new one.
-            for (var merged = await WaitForMergeAsync(round, cancellationToken); merged is not null; merged = await WaitForMergeAsync(round, cancellationToken))
+            var checkedInOn = latest?.Hash ?? ContentHash.None;
+            for (var merged = await WaitForMergeAsync(round, checkedInOn, cancellationToken); merged is not null; merged = await WaitForMergeAsync(round, checkedInOn, cancellationToken))
             {
                 if (await AdoptAsync(merged, cancellationToken))
                 {
                     return new SyncOutcome(merged.Hash, merged.Round, false);
                 }
             }
-            // completed without merging this round: look again
+            // completed without merging this round, or the model it built on was rejected: look again
         }
     }
 

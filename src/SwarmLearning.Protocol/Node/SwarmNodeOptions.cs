@@ -23,6 +23,9 @@ public sealed record SwarmNodeOptions(string NodeId, string Contract, TrainingPa
     /// <summary>How long to wait before retrying a failed fetch or an ineffective tick.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>How this node lies (attacks in simulate, fault drills); null for an honest node.</summary>
+    public IByzantineBehaviour? Byzantine { get; init; }
+
     /// <summary>The total epochs, for progress reports.</summary>
     public int TotalEpochs { get; init; }
 }

@@ -31,6 +31,7 @@ public sealed partial class NodeSession(NodeSessionContext context)
     private AdaptiveSyncInterval? _interval;
     private PrivateReleases? _privacy;
     private ContentHash? _lastMerged; // the merged model last handed to the program: what its update is measured from
+    private CancellationTokenSource? _duties; // the registered node's background duties (audits)
 
     /// <summary>The node's context.</summary>
     public NodeSessionContext Context => context;
@@ -69,11 +70,13 @@ public sealed partial class NodeSession(NodeSessionContext context)
             Timings = context.Timings,
             RetryDelay = context.RetryDelay,
             TotalEpochs = parameters.TotalEpochs,
+            Byzantine = context.Byzantine,
         };
         var node = new SwarmNode(options, context.Ledger, context.Store, context.Transport, context.Time, context.Logs.CreateLogger<SwarmNode>());
         await node.RegisterAsync(signature, cancellationToken);
         context.OnRegistered?.Invoke(signature);
         (_node, _signature) = (node, signature);
+        StartDuties(node);
         _lastMerged = null; // a new registration starts from the swarm's model again (INITIAL)
         _interval = new AdaptiveSyncInterval(parameters.SyncFrequency, parameters.UseAdaptiveSync);
         _privacy = parameters.Privacy is { } privacy ? await PrivacyAfterRegistering(privacy, options.Contract, cancellationToken) : null;
@@ -183,6 +186,31 @@ public sealed partial class NodeSession(NodeSessionContext context)
         return privacy;
     }
 
+    /// <summary>Starts the node's background duties (audits), stopping those of an earlier registration.</summary>
+    private void StartDuties(SwarmNode node)
+    {
+        _duties?.Cancel();
+        _duties?.Dispose();
+        _duties = CancellationTokenSource.CreateLinkedTokenSource(context.Lifetime);
+        _ = RunDutiesAsync(node, _duties.Token);
+    }
+
+    private async Task RunDutiesAsync(SwarmNode node, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await node.RunDutiesAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the node stopped, or registered again
+        }
+        catch (Exception e)
+        {
+            LogDutiesFailed(_logger, context.NodeId, e.Message);
+        }
+    }
+
     private SwarmNode Registered() =>
         _node ?? throw new SwarmException("register first: the node has not joined a training contract");
 
@@ -201,6 +229,9 @@ public sealed partial class NodeSession(NodeSessionContext context)
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Node}: differential privacy: update norm {Norm:F3} clipped to {Clip} and noised; {Releases} releases so far, epsilon {Epsilon:F3} at delta {Delta}")]
     private static partial void LogReleased(ILogger logger, string node, double norm, double clip, long releases, double epsilon, double delta);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Node}: its background duties (auditing merges) stopped: {Reason}; it no longer audits until its program registers again")]
+    private static partial void LogDutiesFailed(ILogger logger, string node, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "{Node}: the ML program registered for contract '{Contract}' (minPeers {MinPeers}, syncFrequency {SyncFrequency}, merge {Merge}, weight {Weight}, {Tensors} tensors)")]
     private static partial void LogRegistered(ILogger logger, string node, string contract, int minPeers, int syncFrequency, string merge, long weight, int tensors);

@@ -31,6 +31,15 @@ public sealed record NodeSessionContext(string NodeId, ILedger Ledger, IParamete
     /// <summary>Where the session and the round engine log.</summary>
     public ILoggerFactory Logs { get; init; } = NullLoggerFactory.Instance;
 
+    /// <summary>
+    /// The node's lifetime: its background duties (auditing merges) stop when it ends. An SL node passes its host's
+    /// stopping token; a simulated node the token that crashes it.
+    /// </summary>
+    public CancellationToken Lifetime { get; init; }
+
+    /// <summary>How the node lies (attacks in simulate, fault drills); null for an honest node.</summary>
+    public Node.IByzantineBehaviour? Byzantine { get; init; }
+
     /// <summary>Called once the contract accepted the program's model layout (an SL node bounds its downloads by it).</summary>
     public Action<ModelSignature>? OnRegistered { get; init; }
 }
