@@ -72,7 +72,8 @@ internal static class SyncRoundHarness
     {
         var serverStore = new FileParameterStore(Path.Combine(root, "tput-server"));
         var hash = await serverStore.PutAsync(RandomModel(parameters, 1), CancellationToken.None);
-        await using var server = await ParameterFileServer.StartAsync(serverStore, identity(SwarmIdentities.SlNode(Domain, "tput-a")), "127.0.0.1", 0, CancellationToken.None);
+        await using var server = await ParameterFileServer.StartAsync(serverStore, identity(SwarmIdentities.SlNode(Domain, "tput-a")), "127.0.0.1", 0,
+            (_, _) => Task.FromResult<string?>(null), CancellationToken.None); // the wire alone: no contract to check against
         double best = 0;
         for (int i = 0; i < 3; i++)
         {
@@ -96,7 +97,9 @@ internal static class SyncRoundHarness
             var ledger = new SnLedgerClient(sns, svid, System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256), Domain + "/main");
             await ledger.RegisterKeyAsync(CancellationToken.None);
             var store = new FileParameterStore(Path.Combine(root, name));
-            var server = await ParameterFileServer.StartAsync(store, svid, "127.0.0.1", 0, CancellationToken.None);
+            var members = new ContractMembership(ledger, Path.Combine(root, name));
+            members.Registered(contract);
+            var server = await ParameterFileServer.StartAsync(store, svid, "127.0.0.1", 0, members.ProblemAsync, CancellationToken.None);
             var options = new SwarmNodeOptions(name, contract, new TrainingParameters(MinPeers: count, SyncFrequency: 1))
             {
                 Address = $"https://127.0.0.1:{server.Port}",

@@ -59,7 +59,8 @@ public sealed partial class SlHost : IAsyncDisposable
         await ledger.RegisterKeyAsync(cancellationToken);
 
         var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
-        var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, cancellationToken);
+        var members = new ContractMembership(ledger, options.WorkDirectory);
+        var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, members.ProblemAsync, cancellationToken);
         var limits = new DownloadLimits();
         IParameterTransport transport = new HttpsParameterTransport(store, options.Identity, options.CompressFetches, limits);
         if (options.FaultFetchDelay is { } delay)
@@ -75,7 +76,11 @@ public sealed partial class SlHost : IAsyncDisposable
             Timings = options.Timings,
             CanLead = options.CanLead,
             Logs = logs,
-            OnRegistered = limits.Expect, // registered: the contract holds this layout, so no file of it is larger
+            OnRegistered = (contract, signature) =>
+            {
+                limits.Expect(signature); // registered: the contract holds this layout, so no file of it is larger
+                members.Registered(contract); // and only its members may fetch this node's files
+            },
         };
         var session = new NodeSession(context);
         var events = new MlSessionEvents(logs.CreateLogger<MlSessionEvents>());

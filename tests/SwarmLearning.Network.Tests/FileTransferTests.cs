@@ -22,7 +22,8 @@ public sealed class FileTransferTests : IAsyncLifetime
         _ca = CertificateAuthority.OpenOrCreate(Path.Combine(_root, "ca"), "swarm.local", TimeProvider.System);
         _serverStore = new FileParameterStore(Path.Combine(_root, "a"));
         _clientStore = new FileParameterStore(Path.Combine(_root, "b"));
-        _server = await ParameterFileServer.StartAsync(_serverStore, Svid("sl/a"), "127.0.0.1", 0, CancellationToken.None);
+        _server = await ParameterFileServer.StartAsync(_serverStore, Svid("sl/a"), "127.0.0.1", 0,
+            (caller, _) => Task.FromResult(caller.ToString().EndsWith("/sl/outsider", StringComparison.Ordinal) ? "not a member of this node's contract" : null), CancellationToken.None);
         _address = $"https://127.0.0.1:{_server.Port}";
     }
 
@@ -115,6 +116,16 @@ public sealed class FileTransferTests : IAsyncLifetime
         Assert.False(_clientStore.Contains(hash));
         using var missing = new HttpsParameterTransport(_clientStore, Svid("sl/b"));
         await Assert.ThrowsAsync<PeerUnavailableException>(() => missing.FetchAsync(ContentHash.Of([1, 2, 3]), "a", _address, CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task A_node_serves_its_files_only_to_the_callers_its_contract_allows_and_says_why()
+    {
+        var hash = await _serverStore.PutAsync(Model(1000), CancellationToken.None);
+        using var outsider = new HttpsParameterTransport(_clientStore, Svid("sl/outsider"));
+        var refused = await Assert.ThrowsAsync<PeerUnavailableException>(() => outsider.FetchAsync(hash, "a", _address, CancellationToken.None));
+        Assert.Contains("not a member of this node's contract", refused.Message, StringComparison.Ordinal);
+        Assert.False(_clientStore.Contains(hash));
     }
 
     [Theory]

@@ -58,11 +58,13 @@ public sealed class SlOverSnTests : IAsyncLifetime
             await ledger.RegisterKeyAsync(CancellationToken.None);
             clients.Add(ledger);
             var store = new Node.Files.FileParameterStore(Path.Combine(_root, name, "files"));
-            var server = await Node.Files.ParameterFileServer.StartAsync(store, identity, "127.0.0.1", 0, CancellationToken.None);
+            var members = new Node.Files.ContractMembership(ledger, Path.Combine(_root, name));
+            var server = await Node.Files.ParameterFileServer.StartAsync(store, identity, "127.0.0.1", 0, members.ProblemAsync, CancellationToken.None);
             servers.Add(server);
             var context = new NodeSessionContext(name, ledger, store, new Node.Files.HttpsParameterTransport(store, identity))
             {
                 Address = $"https://127.0.0.1:{server.Port}", Timings = timings, RetryDelay = TimeSpan.FromMilliseconds(200),
+                OnRegistered = (contract, _) => members.Registered(contract),
             };
             var (ml, host) = await MlChannels.OpenAsync(channel, new NodeSession(context), store, Path.Combine(_root, name));
             hosts.Add(host);

@@ -111,6 +111,11 @@ public sealed class HttpsParameterTransport(FileParameterStore store, ISvidSourc
         {
             throw new PeerUnavailableException($"{url.Authority} does not hold {url.Segments[^1]}");
         }
+        if (response.StatusCode == HttpStatusCode.Forbidden)
+        {
+            string why = await response.Content.ReadAsStringAsync(cancellationToken);
+            throw new PeerUnavailableException($"{url.Authority} refused to serve {url.Segments[^1]}: {(why.Length > 300 ? why[..300] : why)}");
+        }
         response.EnsureSuccessStatusCode();
         bool resumed = response.StatusCode == HttpStatusCode.PartialContent;
         await using var file = new FileStream(partial, resumed ? FileMode.OpenOrCreate : FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20);

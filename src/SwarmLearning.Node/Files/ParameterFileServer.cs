@@ -12,7 +12,7 @@ namespace SwarmLearning.Node.Files;
 
 /// <summary>
 /// An SL node's file server (default port 30305): its parameter files by SHA-256, over mutual TLS, to SL nodes of the
-/// same swarm only. Files are streamed from disk (never buffered whole) and range requests resume cut downloads.
+/// same swarm only, and of those only to the ones its caller check allows (the members of its contract). Files are streamed from disk (never buffered whole) and range requests resume cut downloads.
 /// A whole-file request that accepts the <c>zstd</c> content coding (RFC 8878) gets the file compressed on the fly;
 /// ranges are always served as they are on disk, so a resumed download continues the decompressed bytes.
 /// </summary>
@@ -30,7 +30,14 @@ public sealed class ParameterFileServer : IAsyncDisposable
     public int Port { get; }
 
     /// <summary>Starts serving <paramref name="store"/> on <paramref name="host"/>:<paramref name="port"/> (0: any free port).</summary>
-    public static async Task<ParameterFileServer> StartAsync(FileParameterStore store, ISvidSource identity, string host, int port, CancellationToken cancellationToken)
+    /// <param name="store">The files.</param>
+    /// <param name="identity">This node's SVID.</param>
+    /// <param name="host">The address to listen on.</param>
+    /// <param name="port">The port (0: any free port).</param>
+    /// <param name="authorize">Null when the (verified) caller may fetch files, else why not: answered 403 with the reason.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    public static async Task<ParameterFileServer> StartAsync(FileParameterStore store, ISvidSource identity, string host, int port,
+        Func<SpiffeId, CancellationToken, Task<string?>> authorize, CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -41,8 +48,13 @@ public sealed class ParameterFileServer : IAsyncDisposable
             listen.UseHttps(https => https.UseSvid(identity, peers));
         }));
         var app = builder.Build();
-        app.MapGet("/v1/files/{hash}", (string hash, HttpRequest request) =>
+        app.MapGet("/v1/files/{hash}", async (string hash, HttpContext context) =>
         {
+            var request = context.Request;
+            if (await authorize(SvidCertificate.LeafId(context.Connection.ClientCertificate!), context.RequestAborted) is { } refused)
+            {
+                return Results.Problem($"refused: {refused}", statusCode: StatusCodes.Status403Forbidden);
+            }
             if (!ContentHash.TryParse(hash, out var content) || !store.Contains(content))
             {
                 return Results.Problem($"no parameter file {hash} here", statusCode: StatusCodes.Status404NotFound);

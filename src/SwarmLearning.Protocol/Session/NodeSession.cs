@@ -74,7 +74,7 @@ public sealed partial class NodeSession(NodeSessionContext context)
         };
         var node = new SwarmNode(options, context.Ledger, context.Store, context.Transport, context.Time, context.Logs.CreateLogger<SwarmNode>());
         await node.RegisterAsync(signature, cancellationToken);
-        context.OnRegistered?.Invoke(signature);
+        context.OnRegistered?.Invoke(options.Contract, signature);
         (_node, _signature) = (node, signature);
         StartDuties(node);
         _lastMerged = null; // a new registration starts from the swarm's model again (INITIAL)

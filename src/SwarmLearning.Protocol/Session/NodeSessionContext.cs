@@ -40,6 +40,9 @@ public sealed record NodeSessionContext(string NodeId, ILedger Ledger, IParamete
     /// <summary>How the node lies (attacks in simulate, fault drills); null for an honest node.</summary>
     public Node.IByzantineBehaviour? Byzantine { get; init; }
 
-    /// <summary>Called once the contract accepted the program's model layout (an SL node bounds its downloads by it).</summary>
-    public Action<ModelSignature>? OnRegistered { get; init; }
+    /// <summary>
+    /// Called once the contract (named first) accepted the program's model layout: an SL node bounds its downloads by it
+    /// and serves its files to that contract's members only.
+    /// </summary>
+    public Action<string, ModelSignature>? OnRegistered { get; init; }
 }
