@@ -60,7 +60,15 @@ public sealed partial class SlHost : IAsyncDisposable
 
         var store = new FileParameterStore(Path.Combine(options.WorkDirectory, "files"));
         var members = new ContractMembership(ledger, options.WorkDirectory);
-        var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, members.ProblemAsync, cancellationToken);
+        if (options.FaultDrip is { } drip)
+        {
+            LogFault(logger, DripFileResult.Variable, drip);
+        }
+        if (options.FaultByzantine is { } lie)
+        {
+            LogByzantine(logger, lie.ToString() ?? "?");
+        }
+        var files = await ParameterFileServer.StartAsync(store, options.Identity, options.Host, options.FilePort, members.ProblemAsync, cancellationToken, options.FaultDrip);
         var limits = new DownloadLimits();
         IParameterTransport transport = new HttpsParameterTransport(store, options.Identity, options.CompressFetches, limits);
         if (options.FaultFetchDelay is { } delay)
@@ -72,6 +80,7 @@ public sealed partial class SlHost : IAsyncDisposable
         var context = new NodeSessionContext(options.Name, ledger, store, transport)
         {
             Lifetime = lifetime.Token, // the node's audits stop with it
+            Byzantine = options.FaultByzantine,
             Address = $"https://{options.Host}:{files.Port}",
             Timings = options.Timings,
             CanLead = options.CanLead,
@@ -134,8 +143,11 @@ public sealed partial class SlHost : IAsyncDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "SL ready: {Id}, files {FileUrl}, ML channel unix:{Socket}, SNs {Sns}")]
     private static partial void LogReady(ILogger logger, string id, string fileUrl, string socket, string sns);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "fault injection ({Variable}): every fetch waits {Delay} first")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "fault injection ({Variable}): {Delay}")]
     private static partial void LogFault(ILogger logger, string variable, TimeSpan delay);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "fault injection (SWARM_FAULT_BYZANTINE): this node is Byzantine: {Behaviour}")]
+    private static partial void LogByzantine(ILogger logger, string behaviour);
 
 
     [LoggerMessage(Level = LogLevel.Information, Message = "the ML program finished; final swarm model {Hash}")]

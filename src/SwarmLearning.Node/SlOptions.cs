@@ -54,6 +54,12 @@ public sealed record SlOptions
     /// <summary>Fault injection: a delay before every fetch (SWARM_FAULT_FETCH_DELAY), for kill drills.</summary>
     public TimeSpan? FaultFetchDelay { get; init; }
 
+    /// <summary>Fault injection: the file server sends one byte per this interval (SWARM_FAULT_DRIP), a drip-feeding contributor.</summary>
+    public TimeSpan? FaultDrip { get; init; }
+
+    /// <summary>Fault injection: the node lies as SWARM_FAULT_BYZANTINE says (an attack kind: leader-random, auditor-lie...), with SWARM_FAULT_COLLUDERS.</summary>
+    public Protocol.Node.IByzantineBehaviour? FaultByzantine { get; init; }
+
     /// <summary>The ML channel's socket.</summary>
     public string SocketPath => Path.Combine(DataDirectory, "ml.sock");
 

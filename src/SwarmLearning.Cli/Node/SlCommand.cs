@@ -94,6 +94,8 @@ internal static class SlCommand
                 FilePort = parse.GetValue(filePort), CompressFetches = parse.GetValue(compress), MlCommand = program, MlWorkingDirectory = parse.GetValue(mlDir), MlEnvironment = environment,
                 ModelDirectory = models, Timings = timings, CanLead = !parse.GetValue(noLead),
                 FaultFetchDelay = Environment.GetEnvironmentVariable(SlowTransport.Variable) is { Length: > 0 } fault ? Duration.Parse(fault, SlowTransport.Variable) : null,
+                FaultDrip = Environment.GetEnvironmentVariable("SWARM_FAULT_DRIP") is { Length: > 0 } drip ? Duration.Parse(drip, "SWARM_FAULT_DRIP") : null,
+                FaultByzantine = Protocol.Attacks.ByzantineNode.FromEnvironment(nodeName, Environment.GetEnvironmentVariable("SWARM_FAULT_BYZANTINE"), Environment.GetEnvironmentVariable("SWARM_FAULT_COLLUDERS")),
             };
             await using var node = await SlHost.StartAsync(options, logs, cancellationToken);
             if (program is null)

@@ -24,6 +24,7 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
     private readonly string _sender;
     private readonly string _chainId;
     private readonly Lock _nonceGate = new();
+    private readonly SemaphoreSlim _submitting = new(1, 1);
     private readonly ILogger? _logger;
     private long _lastNonce;
     private int _current;
@@ -61,12 +62,22 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
     /// <inheritdoc />
     public async Task<TxOutcome> SubmitAsync(ContractTx transaction, CancellationToken cancellationToken)
     {
-        // Signed afresh for every attempt: a try whose answer was lost (a cut link) may have committed, and resending the
-        // same nonce would only be refused as a replay; the contract makes a repeated action harmless instead.
-        using var response = await SendAsync(sn => _http.PostAsJsonAsync(new Uri(sn, "/v1/transactions"),
-            SignedTransaction.Sign(new TxBody(_chainId, _sender, NextNonce(), new ContractAction(transaction)), _key), LedgerJson.Options, cancellationToken), cancellationToken);
-        var result = (await response.Content.ReadFromJsonAsync<TxResult>(LedgerJson.Options, cancellationToken))!;
-        return new TxOutcome(result.Accepted, result.Code, result.Reason, result.Events, result.Version);
+        // One transaction at a time: a node's program and its background audits both submit, and a later nonce that
+        // overtook an earlier one would have the earlier refused as a replay.
+        await _submitting.WaitAsync(cancellationToken);
+        try
+        {
+            // Signed afresh for every attempt: a try whose answer was lost (a cut link) may have committed, and resending the
+            // same nonce would only be refused as a replay; the contract makes a repeated action harmless instead.
+            using var response = await SendAsync(sn => _http.PostAsJsonAsync(new Uri(sn, "/v1/transactions"),
+                SignedTransaction.Sign(new TxBody(_chainId, _sender, NextNonce(), new ContractAction(transaction)), _key), LedgerJson.Options, cancellationToken), cancellationToken);
+            var result = (await response.Content.ReadFromJsonAsync<TxResult>(LedgerJson.Options, cancellationToken))!;
+            return new TxOutcome(result.Accepted, result.Code, result.Reason, result.Events, result.Version);
+        }
+        finally
+        {
+            _submitting.Release();
+        }
     }
 
     /// <inheritdoc />
@@ -159,7 +170,11 @@ public sealed partial class SnLedgerClient : ILedger, IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _http.Dispose();
+        _submitting.Dispose();
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "waiting for an SN: none of {Sns} answers ({Errors}); retrying for up to {Patience} s")]
     private static partial void LogWaiting(ILogger logger, string sns, string errors, double patience);

@@ -36,8 +36,9 @@ public sealed class ParameterFileServer : IAsyncDisposable
     /// <param name="port">The port (0: any free port).</param>
     /// <param name="authorize">Null when the (verified) caller may fetch files, else why not: answered 403 with the reason.</param>
     /// <param name="cancellationToken">Cancels the start.</param>
+    /// <param name="drip">Fault injection: send every file one byte per this interval (a Byzantine contributor), null normally.</param>
     public static async Task<ParameterFileServer> StartAsync(FileParameterStore store, ISvidSource identity, string host, int port,
-        Func<SpiffeId, CancellationToken, Task<string?>> authorize, CancellationToken cancellationToken)
+        Func<SpiffeId, CancellationToken, Task<string?>> authorize, CancellationToken cancellationToken, TimeSpan? drip = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -59,7 +60,8 @@ public sealed class ParameterFileServer : IAsyncDisposable
             {
                 return Results.Problem($"no parameter file {hash} here", statusCode: StatusCodes.Status404NotFound);
             }
-            return WantsZstd(request)
+            return drip is { } interval ? new DripFileResult(store.PathOf(content), interval)
+                : WantsZstd(request)
                 ? new ZstdFileResult(store.PathOf(content))
                 : Results.File(store.PathOf(content), "application/octet-stream", enableRangeProcessing: true);
         });

@@ -17,6 +17,29 @@ public sealed class ByzantineNode(AttackKind kind, IReadOnlySet<string> colluder
 {
     private readonly Random _random = new(seed);
 
+    /// <inheritdoc />
+    public override string ToString() => $"{Attack.NameOf(kind)} (the attackers: {string.Join(", ", colluders.Order(StringComparer.Ordinal))})";
+
+    /// <summary>
+    /// The behaviour fault injection asks for (SWARM_FAULT_BYZANTINE=KIND, SWARM_FAULT_COLLUDERS=a,b): a drill for tests
+    /// and red teams, never for production; null when the variable is unset. Throws <see cref="Core.SwarmException"/> for
+    /// a kind that is not a node-side attack.
+    /// </summary>
+    public static ByzantineNode? FromEnvironment(string nodeId, string? kind, string? colluders)
+    {
+        if (string.IsNullOrWhiteSpace(kind))
+        {
+            return null;
+        }
+        var attack = Attack.Parse(kind.Trim() + ":1").Kind;
+        if (!Needed(attack))
+        {
+            throw new Core.SwarmException($"SWARM_FAULT_BYZANTINE={kind} is not a node-side attack; use one of: leader-random, leader-nan, leader-mean, leader-exclude, leader-invalid, leader-silent, double-vote, auditor-lie");
+        }
+        var others = (colluders ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return new ByzantineNode(attack, new HashSet<string>([nodeId, .. others], StringComparer.Ordinal), seed: nodeId.Length);
+    }
+
     /// <summary>Whether <paramref name="kind"/> needs a node-side behaviour (not only a lying program or a slow file server).</summary>
     public static bool Needed(AttackKind kind) => kind is AttackKind.LeaderRandom or AttackKind.LeaderNaN or AttackKind.LeaderMean or AttackKind.LeaderExclude
         or AttackKind.LeaderInvalid or AttackKind.LeaderSilent or AttackKind.DoubleVote or AttackKind.AuditorLie;

@@ -157,6 +157,22 @@ public static partial class TrainingContract
         {
             throw Reject("held", $"node '{holder}' has loaded the merged model of round {lost.Round}; fetch it from '{holder}'");
         }
+        if (lost.Round == 0)
+        {
+            // Round 0 is the contract's choice, not a merge: choose again among the other nodes' initial models.
+            var others = merged.Contributions.Where(c => c.NodeId != merged.Leader && state.Nodes[c.NodeId].IsActive).ToList();
+            if (others.Count == 0)
+            {
+                throw Reject("not-latest", $"no other initial model of round 0 to start from instead of {Short(merged.Hash)}");
+            }
+            var order0 = LeaderOrder(state.Name, 0, others.Select(c => c.NodeId));
+            var chosen = others.GroupBy(c => c.ModelHash).OrderByDescending(g => g.Count()).ThenBy(g => g.Key.Hex, StringComparer.Ordinal).First();
+            var start = chosen.Count() * 2 > merged.Contributions.Count ? chosen.Key : others.First(c => c.NodeId == order0[0]).ModelHash;
+            string server = order0.First(id => others.Any(c => c.NodeId == id && c.ModelHash == start));
+            Say(events, state, "merge-lost", $"the initial model {Short(merged.Hash)} of '{merged.Leader}' could not be fetched from anyone (reported by '{node.NodeId}'); every node starts from '{server}''s {Short(start)} instead");
+            var again = new MergedRound(0, start, server, merged.Contributions, [], context.BlockTime, AuditedBy: []);
+            return state with { History = state.History.SetItem(0, again), Round = RoundState.Open(1), LatePool = state.LatePool.Clear() };
+        }
         var onTime = merged.Contributions.Where(c => c.Staleness == 0).ToList();
         var order = LeaderOrder(state.Name, lost.Round, onTime.Where(c => state.Nodes[c.NodeId].CanLead && state.Nodes[c.NodeId].IsActive).Select(c => c.NodeId));
         int next = order.ToList().IndexOf(merged.Leader) + 1;

@@ -17,6 +17,10 @@ public sealed partial class SwarmNode
     private async Task LeadMergeAsync(ContractState state, CancellationToken cancellationToken)
     {
         var round = state.Round;
+        if (round.Number == 0)
+        {
+            return; // the contract chooses round 0's model itself: nothing to merge
+        }
         try
         {
             Log.Leading(_logger, options.NodeId, round.Number, round.Contributions.Count, state.Parameters.MergeMethod);
