@@ -26,6 +26,6 @@ public sealed record ContractSummary(string Name, string Status, long Version, l
 /// <summary>An SL node says it is alive (kept in memory by the SN it talks to, never written to the chain).</summary>
 public sealed record AliveRequest(string Contract, string NodeId);
 
-/// <summary>HPE's PERFDATA for one node: leader or not, loss, metric, epochs done of total.</summary>
+/// <summary>HPE's PERFDATA for one node: leader or not, loss, metric, epochs done of total; and, when it was found Byzantine, why.</summary>
 public sealed record NodeProgressInfo(string NodeId, string Status, bool IsLeader, long? Round, double? Loss, double? Metric, int? EpochsDone, int? TotalEpochs, DateTimeOffset? LastAlive,
-    double? Epsilon = null);
+    double? Epsilon = null, string? Byzantine = null);

@@ -49,9 +49,10 @@ public sealed partial class SnHost
                 return Results.Problem($"no contract named '{name}'", statusCode: StatusCodes.Status404NotFound);
             }
             var leader = contract.Round.CurrentLeader ?? contract.LatestMerged?.Leader;
-            return Json(contract.Nodes.Values.Select(n => new NodeProgressInfo(n.NodeId, n.Status.ToString(), n.NodeId == leader, n.Progress?.Round,
+            return Json(contract.Nodes.Values.Select(n => new NodeProgressInfo(n.NodeId, n.Byzantine is null ? n.Status.ToString() : "Byzantine", n.NodeId == leader, n.Progress?.Round,
                 n.Progress?.Loss, n.Progress?.Metric, n.Progress?.EpochsDone, n.Progress?.TotalEpochs,
-                _alive.TryGetValue((name, n.NodeId), out var seen) ? seen : null, n.Progress?.Epsilon)).ToList());
+                _alive.TryGetValue((name, n.NodeId), out var seen) ? seen : null, n.Progress?.Epsilon,
+                n.Byzantine is { } mark ? $"since round {mark.Round}: it {mark.Reason}" : null)).ToList());
         });
 
         app.MapPost("/v1/sn/join", async (HttpContext context) =>

@@ -37,7 +37,7 @@ internal static class SlCommand
         var mlDataDir = new Option<string?>("--ml-data-dir") { Description = "the program's DATA_DIR: where this site's training data is" };
         var mlEnvironment = new Option<string[]>("--ml-e") { Description = "NAME=VALUE in the ML program's environment (HPE's --ml-e; repeatable; wins over MODEL_DIR, SCRATCH_DIR, DATA_DIR)" };
         var noLead = new Option<bool>("--no-lead") { Description = "never lead a merge (HPE: SL_MAKE_ME_ADMIN=False)" };
-        var waitWindow = new Option<string>("--wait-window") { Description = "contract timing, if this node creates the contract: wait for more peers after quorum", DefaultValueFactory = _ => "30s" };
+        var waitWindow = new Option<string>("--wait-window") { Description = "contract timing: wait for more peers after quorum (given: the contract must have the same, or this node creates it with it)", DefaultValueFactory = _ => "30s" };
         var leaderTimeout = new Option<string>("--leader-timeout") { Description = "contract timing: replace a leader that has not merged after", DefaultValueFactory = _ => "600s" };
         var stragglerTimeout = new Option<string?>("--straggler-timeout") { Description = "contract timing: finish without nodes silent this long (default: the leader timeout)" };
         var foreground = Operations.OperationsCommands.ForegroundOption();
@@ -92,7 +92,9 @@ internal static class SlCommand
             {
                 Name = nodeName, DataDirectory = data, Identity = identity, Sns = sns, ChainId = identity.Id.TrustDomain + "/main", Host = parse.GetValue(host)!,
                 FilePort = parse.GetValue(filePort), CompressFetches = parse.GetValue(compress), MlCommand = program, MlWorkingDirectory = parse.GetValue(mlDir), MlEnvironment = environment,
-                ModelDirectory = models, Timings = timings, CanLead = !parse.GetValue(noLead),
+                // Timings only when given: a node that says nothing takes the contract's (an operator may have set them).
+                ModelDirectory = models, Timings = new Option[] { waitWindow, leaderTimeout, stragglerTimeout }.Any(o => parse.GetResult(o) is { Implicit: false }) ? timings : null,
+                CanLead = !parse.GetValue(noLead),
                 FaultFetchDelay = Environment.GetEnvironmentVariable(SlowTransport.Variable) is { Length: > 0 } fault ? Duration.Parse(fault, SlowTransport.Variable) : null,
                 FaultDrip = Environment.GetEnvironmentVariable("SWARM_FAULT_DRIP") is { Length: > 0 } drip ? Duration.Parse(drip, "SWARM_FAULT_DRIP") : null,
                 FaultByzantine = Protocol.Attacks.ByzantineNode.FromEnvironment(nodeName, Environment.GetEnvironmentVariable("SWARM_FAULT_BYZANTINE"), Environment.GetEnvironmentVariable("SWARM_FAULT_COLLUDERS")),

@@ -81,11 +81,31 @@ internal static class SwciCommands
         var merge = new Option<string>("--merge") { Description = "merge method", DefaultValueFactory = _ => "mean" };
         var adaptive = new Option<bool>("--adaptive-sync") { Description = "useAdaptiveSync" };
         var waitWindow = new Option<string>("--wait-window") { DefaultValueFactory = _ => "30s", Description = "wait for more peers after quorum" };
-        var leaderTimeout = new Option<string>("--leader-timeout") { DefaultValueFactory = _ => "600s", Description = "replace a silent leader after" };
-        var create = new Command("create", "create a training contract (nodes registering with other parameters are refused)") { name, minPeers, syncFrequency, merge, adaptive, waitWindow, leaderTimeout };
-        create.SetAction((parse, cancellationToken) => Submit(new CreateContract(parse.GetValue(name)!,
-            new TrainingParameters(parse.GetValue(minPeers), parse.GetValue(syncFrequency), parse.GetValue(merge)!, parse.GetValue(adaptive)),
-            new ContractTimings(Duration.Parse(parse.GetValue(waitWindow)!, "--wait-window"), Duration.Parse(parse.GetValue(leaderTimeout)!, "--leader-timeout"), 2)), "created", cancellationToken));
+        var leaderTimeout = new Option<string>("--leader-timeout") { DefaultValueFactory = _ => "600s", Description = "replace a silent leader after this at most (once merges have been timed, 4x their median, at least --leader-timeout-floor)" };
+        var floor = new Option<string>("--leader-timeout-floor") { DefaultValueFactory = _ => "10s", Description = "the least time a leader or an auditor is given" };
+        var stragglers = new Option<string?>("--straggler-timeout") { Description = "complete without nodes that stopped checking in once every other node finished, after this (default: the leader timeout)" };
+        var staleness = new Option<int>("--max-staleness") { DefaultValueFactory = _ => ContractTimings.Default.MaxStaleness, Description = "rounds a slow node's late model may be behind" };
+        var auditors = new Option<int>("--auditors") { DefaultValueFactory = _ => TrainingParameters.DefaultAuditors, Description = $"nodes drawn to recompute every merge (0 turns verification off; at most {TrainingParameters.MaxAuditors}); docs/verification.md" };
+        var dpClip = new Option<double>("--dp-clip") { Description = "differential privacy: every node clips its update to this L2 norm (0: off); nodes must register with the same settings" };
+        var dpNoise = new Option<double>("--dp-noise") { Description = "differential privacy: the noise multiplier sigma" };
+        var dpDelta = new Option<double>("--dp-delta") { DefaultValueFactory = _ => 1e-5, Description = "differential privacy: delta" };
+        var create = new Command("create", "create a training contract with its settings; nodes registering with other parameters or timings are refused (a node that gives none takes the contract's)")
+        {
+            name, minPeers, syncFrequency, merge, adaptive, waitWindow, leaderTimeout, floor, stragglers, staleness, auditors, dpClip, dpNoise, dpDelta,
+        };
+        create.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
+        {
+            var privacy = parse.GetValue(dpClip) is > 0 and var clip ? new Core.Privacy.DifferentialPrivacy(clip, parse.GetValue(dpNoise), parse.GetValue(dpDelta)) : null;
+            var parameters = new TrainingParameters(parse.GetValue(minPeers), parse.GetValue(syncFrequency), parse.GetValue(merge)!, parse.GetValue(adaptive), privacy, parse.GetValue(auditors));
+            var timings = new ContractTimings(Duration.Parse(parse.GetValue(waitWindow)!, "--wait-window"), Duration.Parse(parse.GetValue(leaderTimeout)!, "--leader-timeout"),
+                parse.GetValue(staleness), parse.GetValue(stragglers) is { } straggler ? Duration.Parse(straggler, "--straggler-timeout") : null,
+                Duration.Parse(parse.GetValue(floor)!, "--leader-timeout-floor"));
+            if ((parameters.Problem() ?? timings.Problem()) is { } problem)
+            {
+                throw new SwarmException(problem);
+            }
+            await SubmitAsync(new CreateContract(parse.GetValue(name)!, parameters, timings), "created", cancellationToken);
+        }));
 
         var resetName = new Argument<string>("name");
         var reset = new Command("reset", "reset a contract: its rounds and merged models start over, its nodes must register again") { resetName };
@@ -111,14 +131,18 @@ internal static class SwciCommands
             var state = await session.Ledger.GetContractAsync(parse.GetValue(statusName)!, cancellationToken)
                 ?? throw new SwarmException($"no contract named '{parse.GetValue(statusName)}'; `swarm swci contract list` lists them");
             Console.WriteLine($"contract {state.Name}: {state.Status}, round {state.Round.Number} ({state.Round.Phase}), minPeers {state.Parameters.MinPeers}, " +
-                $"syncFrequency {state.Parameters.SyncFrequency}, merge {state.Parameters.MergeMethod}, {state.History.Count} merges");
+                $"syncFrequency {state.Parameters.SyncFrequency}, merge {state.Parameters.MergeMethod}, " +
+                $"{(state.Parameters.Auditors == 0 ? "verification off" : $"{state.Parameters.Auditors} auditor(s) per merge")}, {state.History.Count} merges");
             foreach (var node in state.Nodes.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal))
             {
-                Console.WriteLine($"  node {node.NodeId}: {node.Status}");
+                Console.WriteLine(node.Byzantine is { } mark
+                    ? $"  node {node.NodeId}: BYZANTINE since round {mark.Round}: it {mark.Reason}"
+                    : $"  node {node.NodeId}: {node.Status}");
             }
             foreach (var merge in state.History.TakeLast(5))
             {
-                Console.WriteLine($"  round {merge.Round}: {merge.Hash.Short} by {merge.Leader} ({merge.Contributions.Count} contributions)");
+                string audit = merge.AuditedBy switch { null => "being audited", [] => "not audited", var by => $"verified by {string.Join(", ", by)}" };
+                Console.WriteLine($"  round {merge.Round}: {merge.Hash.Short} by {merge.Leader} ({merge.Contributions.Count} contributions, {audit})");
             }
             if (!state.FinalModel.IsNone)
             {
@@ -140,6 +164,10 @@ internal static class SwciCommands
             foreach (var n in nodes)
             {
                 Console.WriteLine($"{n.NodeId,-16} {n.Status,-10} {(n.IsLeader ? "yes" : "no"),-6} {n.Round,6} {n.Loss,9:F4} {n.Metric,8:F4} {$"{n.EpochsDone}/{n.TotalEpochs}",8} {n.Epsilon,8:F3}  {n.LastAlive:HH:mm:ss}");
+            }
+            foreach (var n in nodes.Where(n => n.Byzantine is not null))
+            {
+                Console.WriteLine($"{n.NodeId} was found Byzantine {n.Byzantine}; it no longer leads, audits or counts");
             }
         }));
         return command;
@@ -230,7 +258,10 @@ internal static class SwciCommands
         return command;
     }
 
-    private static Task<int> Submit(ContractTx transaction, string done, CancellationToken cancellationToken) => CommandRun.Guarded(async () =>
+    private static Task<int> Submit(ContractTx transaction, string done, CancellationToken cancellationToken) =>
+        CommandRun.Guarded(() => SubmitAsync(transaction, done, cancellationToken));
+
+    private static async Task SubmitAsync(ContractTx transaction, string done, CancellationToken cancellationToken)
     {
         using var session = SwciContext.Current().Open();
         var outcome = await session.Ledger.SubmitAsync(transaction, cancellationToken);
@@ -239,5 +270,5 @@ internal static class SwciCommands
             throw new SwarmException($"the ledger refused: {outcome.Reason}");
         }
         Console.WriteLine($"contract {transaction.Contract} {done} (by {session.Operator})");
-    });
+    }
 }

@@ -214,21 +214,23 @@ public sealed partial class DashboardFeed : IDisposable
         var nodes = state.Nodes.Values.OrderBy(n => n.NodeId, StringComparer.Ordinal).Select(n =>
         {
             var at = seen[n.NodeId];
-            string condition = n.Status == NodeStatus.Left ? "dropped"
+            string condition = n.Byzantine is not null ? "byzantine"
+                : n.Status == NodeStatus.Left ? "dropped"
                 : n.Status == NodeStatus.Finished || state.Status == ContractStatus.Completed ? "finished"
                 : at is null ? "not seen yet"
                 : latest - at > lateAfter ? "late" : "alive";
             return new NodeView(n.NodeId, condition, n.NodeId == leader, n.Progress?.Round, n.Progress?.EpochsDone ?? 0, n.Progress?.TotalEpochs ?? 0,
-                n.Progress?.Loss, n.Progress?.Metric, at, Curve(state.Name, n), n.Progress?.Epsilon);
+                n.Progress?.Loss, n.Progress?.Metric, at, Curve(state.Name, n), n.Progress?.Epsilon,
+                n.Byzantine is { } mark ? $"found Byzantine at round {mark.Round}: it {mark.Reason}" : null);
         }).ToList();
         var merges = state.History.TakeLast(MergesShown).Reverse().Select(m =>
-            new MergeView(m.Round, m.Leader, m.Contributions.Count - m.Excluded.Count, m.Excluded, m.Hash.Hex, m.At)).ToList();
+            new MergeView(m.Round, m.Leader, m.Contributions.Count - m.Excluded.Count, m.Excluded, m.Hash.Hex, m.At, m.Unreachable ?? [], m.AuditedBy)).ToList();
         double? best = nodes.SelectMany(n => n.Curve).Select(p => p.Metric).Where(v => v is not null && double.IsFinite(v.Value)).Max();
         double? lastLoss = nodes.Select(n => n.Loss).Where(v => v is not null).Average();
         return new ContractView(state.Name, state.Status.ToString(), state.Round.Number, state.Round.Phase.ToString(), leader, state.Parameters.MinPeers,
             state.Parameters.SyncFrequency, state.Parameters.MergeMethod, nodes, merges, state.History.Count, best, lastLoss,
             state.History.Count > 0 ? state.History[0].At : null, state.LatestMerged?.At, state.FinalModel.IsNone ? null : state.FinalModel.Hex,
-            state.Parameters.Privacy?.ToString());
+            state.Parameters.Privacy?.ToString(), state.Parameters.Auditors);
     }
 
     /// <summary>The time between recent merges (zero before there are two).</summary>

@@ -20,18 +20,22 @@ public sealed record LedgerView(long Height, string? Head, string Verification);
 public sealed record ContractView(
     string Name, string Status, long Round, string Phase, string? Leader, int MinPeers, int SyncFrequency, string Merge,
     IReadOnlyList<NodeView> Nodes, IReadOnlyList<MergeView> Merges, int MergeCount, double? BestMetric, double? LastLoss,
-    DateTimeOffset? FirstMerge, DateTimeOffset? LastMerge, string? FinalModel, string? Privacy = null);
+    DateTimeOffset? FirstMerge, DateTimeOffset? LastMerge, string? FinalModel, string? Privacy = null, int Auditors = 0);
 
-/// <summary>An SL node of a contract. State: alive (seen lately), late (silent for a while), dropped (left), finished.</summary>
+/// <summary>An SL node of a contract. State: alive (seen lately), late (silent for a while), dropped (left), finished, Byzantine (and why).</summary>
 public sealed record NodeView(
     string Id, string State, bool IsLeader, long? Round, int EpochsDone, int TotalEpochs, double? Loss, double? Metric,
-    DateTimeOffset? LastAlive, IReadOnlyList<CurvePoint> Curve, double? Epsilon = null);
+    DateTimeOffset? LastAlive, IReadOnlyList<CurvePoint> Curve, double? Epsilon = null, string? Byzantine = null);
 
 /// <summary>A node's reported loss and metric at a round.</summary>
 public sealed record CurvePoint(long Round, double? Loss, double? Metric);
 
-/// <summary>One merge: round, leader, how many contributions (and which were left out), the merged model.</summary>
-public sealed record MergeView(long Round, string Leader, int Contributions, IReadOnlyList<string> Excluded, string Hash, DateTimeOffset At);
+/// <summary>
+/// One merge: round, leader, how many contributions (and which were left out, those claimed unreachable among them), the
+/// merged model, and its audit: verified by these nodes, being audited (null), or not audited (empty).
+/// </summary>
+public sealed record MergeView(long Round, string Leader, int Contributions, IReadOnlyList<string> Excluded, string Hash, DateTimeOffset At,
+    IReadOnlyList<string>? Unreachable = null, IReadOnlyList<string>? AuditedBy = null);
 
 /// <summary>Licence seats: in use of the installed total, or why they are unknown.</summary>
 public sealed record SeatsView(int InUse, int Total, string? Problem);

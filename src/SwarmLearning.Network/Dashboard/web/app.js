@@ -92,10 +92,12 @@ function renderContract(c) {
     "round ", el("strong", { "data-contract-round": c.name }, c.round), ` · ${c.phase.toLowerCase()}`,
     c.leader ? ` · led by ${c.leader}` : "", ` · minPeers ${c.minPeers} · sync every ${c.syncFrequency} batches · merge ${c.merge}`,
     c.privacy ? ` · differential privacy: ${c.privacy}` : "",
+    c.auditors ? ` · every merge recomputed by ${c.auditors} auditor${c.auditors > 1 ? "s" : ""}` : " · verification off",
     c.finalModel ? ` · final model ${short(c.finalModel)}` : "");
   section.querySelector(".nodes").replaceChildren(...c.nodes.map(n => el("li", { class: n.state.replace(/ /g, "-"), "data-node": n.id },
     el("div", { class: "name" }, n.id, ...(n.isLeader ? [el("span", { class: "badge" }, "leader")] : [])),
     el("div", { class: "detail" }, `${n.state} · round ${n.round ?? "–"} · last seen ${time(n.lastAlive)}`),
+    ...(n.byzantine ? [el("div", { class: "detail byzantine-reason" }, n.byzantine)] : []),
     el("label", {}, `epochs ${n.epochsDone} of ${n.totalEpochs || "?"}`, el("progress", { max: Math.max(1, n.totalEpochs), value: n.epochsDone })),
     el("div", { class: "detail" }, `loss ${number(n.loss)} · metric ${number(n.metric)}`
       + (n.epsilon == null ? "" : ` · privacy spent ε ${number(n.epsilon)}`)))));
@@ -103,8 +105,9 @@ function renderContract(c) {
   chart(section.querySelector(".chart.metric"), c.nodes, "metric");
   section.querySelector(".merges tbody").replaceChildren(...c.merges.map(m => el("tr", { "data-merge-round": m.round },
     el("td", {}, m.round), el("td", {}, m.leader),
-    el("td", {}, m.contributions + (m.excluded.length ? ` (left out: ${m.excluded.join(", ")})` : "")),
-    el("td", { class: "hash", title: m.hash }, short(m.hash)), el("td", {}, time(m.at)))));
+    el("td", {}, m.contributions + (m.excluded.length ? ` (left out: ${m.excluded.map(k => (m.unreachable || []).includes(k) ? `${k}, unreachable` : `${k}, invalid`).join("; ")})` : "")),
+    el("td", { class: "hash", title: m.hash }, short(m.hash)), el("td", {}, time(m.at)),
+    el("td", { class: "audit" }, m.auditedBy == null ? "being audited" : m.auditedBy.length ? `verified by ${m.auditedBy.join(", ")}` : "not audited"))));
 }
 
 function render(s) {
