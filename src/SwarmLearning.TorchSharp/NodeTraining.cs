@@ -18,9 +18,10 @@ public static class NodeTraining
         Math.Max(1, (int)Math.Ceiling(shareSizes.Average() / batchSize));
 
     /// <summary>
-    /// Node <paramref name="index"/>'s session on its share <paramref name="data"/> (seeded <paramref name="seed"/> × 100 +
-    /// index, the recipe's schedule over the whole run) and the program to train: with <paramref name="equalSteps"/> its
-    /// epochs have <see cref="EqualBatches"/> batches of the split's <paramref name="shareSizes"/>.
+    /// Node <paramref name="index"/>'s session on its share <paramref name="data"/> (its initial weights seeded by
+    /// <paramref name="seed"/>, the same on every node; its batches by <paramref name="seed"/> × 100 + index; the recipe's
+    /// schedule over the whole run) and the program to train: with <paramref name="equalSteps"/> its epochs have
+    /// <see cref="EqualBatches"/> batches of the split's <paramref name="shareSizes"/>.
     /// </summary>
     public static (TorchSession Session, IMlSession Program) Create(
         string model, ImageSet data, IReadOnlyList<int> shareSizes, int index, ImageSet validation, int seed, TrainingRecipe recipe, int epochs, bool equalSteps)
@@ -28,7 +29,7 @@ public static class NodeTraining
         int batches = equalSteps
             ? EqualBatches(shareSizes, recipe.BatchSize)
             : Math.Max(1, (data.Count + recipe.BatchSize - 1) / recipe.BatchSize);
-        var session = new TorchSession(model, data, validation, seed * 100 + index, recipe.ForRun(epochs * (long)batches));
+        var session = new TorchSession(model, data, validation, seed * 100 + index, recipe.ForRun(epochs * (long)batches), initialSeed: seed);
         return (session, equalSteps ? new FixedLengthEpochs(session, batches) : session);
     }
 

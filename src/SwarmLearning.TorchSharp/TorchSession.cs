@@ -32,12 +32,17 @@ public sealed class TorchSession : IMlSession, IDisposable
     /// <param name="modelName">mlp, cnn or lstm.</param>
     /// <param name="data">The node's training images.</param>
     /// <param name="validation">Images for the loss and accuracy reported after each merge.</param>
-    /// <param name="seed">Seeds the initial weights and the batch order.</param>
+    /// <param name="seed">Seeds the batch order and the training's randomness (and the initial weights, unless <paramref name="initialSeed"/>).</param>
     /// <param name="recipe">Optimizer, learning rate and batch size (default: <see cref="TrainingRecipe"/>'s).</param>
-    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, TrainingRecipe? recipe = null)
+    /// <param name="initialSeed">
+    /// Seeds the initial weights: every node of a swarm given the same one starts from the same model, so the contract's
+    /// round 0 is the model most nodes hold rather than one node's word (docs/verification.md, "Round 0").
+    /// </param>
+    public TorchSession(string modelName, ImageSet data, ImageSet validation, int seed, TrainingRecipe? recipe = null, int? initialSeed = null)
     {
-        torch.manual_seed(seed);
+        torch.manual_seed(initialSeed ?? seed);
         _model = Models.ModelZoo.Create(modelName);
+        torch.manual_seed(seed);
         _recipe = recipe ?? new TrainingRecipe();
         _recipe.Validate();
         _optimizer = _recipe.Create(_model.parameters());

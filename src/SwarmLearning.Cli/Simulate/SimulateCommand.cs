@@ -42,11 +42,12 @@ internal static class SimulateCommand
         var dpEpsilon = new Option<double>("--dp-epsilon") { Description = "differential privacy: instead of --dp-noise, the budget each node may spend over the run; sigma is computed from the expected check-ins" };
         var dpDelta = new Option<double>("--dp-delta") { Description = "differential privacy: delta of the reported (epsilon, delta)", DefaultValueFactory = _ => defaults.DpDelta };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
+        var auditors = new Option<string>("--auditors") { Description = "nodes drawn to recompute every merge (0: verification off), or several separated by commas to compare them (e.g. 0,1)", DefaultValueFactory = _ => "1" };
         var runLimit = new Option<string?>("--run-limit") { Description = "stop a swarm run that has not finished after this long (e.g. 20m) and report it as stalled, with the accuracy node01 holds then" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output, runLimit,
+            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output, runLimit, auditors,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -64,6 +65,9 @@ internal static class SimulateCommand
                     TrainEnd = parse.GetValue(trainEnd), EqualSteps = !parse.GetValue(ownEpochs), ResetOptimizer = parse.GetValue(resetOptimizer), Proximal = parse.GetValue(proximal), ControlVariates = parse.GetValue(scaffold), LogitAdjust = parse.GetValue(logitAdjust),
                     DataDirectory = parse.GetValue(dataDir)!, OutputDirectory = parse.GetValue(output)!,
                     DpClip = parse.GetValue(dpClip), DpNoise = parse.GetValue(dpNoise), DpEpsilon = parse.GetValue(dpEpsilon), DpDelta = parse.GetValue(dpDelta),
+                    Auditors = [.. parse.GetValue(auditors)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(a =>
+                        int.TryParse(a, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
+                        : throw new SwarmException($"--auditors '{a}' is not a whole number (0 turns verification off)"))],
                     RunLimit = parse.GetValue(runLimit) is { } limit ? Duration.Parse(limit, "--run-limit") : null,
                     Attacks = [.. parse.GetValue(attack)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Attack.Parse)],
                 };
@@ -80,6 +84,12 @@ internal static class SimulateCommand
         return command;
     }
 
+    /// <summary>" caught a/b" when attackers published under verification, and the honest nodes marked, if any.</summary>
+    private static string Caught(SwarmRun run) =>
+        run.Verification is not { } v || run.Auditors == 0 ? ""
+        : (v.AttackerPublications > 0 ? $" caught {v.AttackerPublicationsRejected}/{v.AttackerPublications}" : "")
+          + (v.HonestMarked.Count > 0 ? $" [red]![[{v.HonestMarked.Count}]][/]" : "");
+
     private static void Print(SimulateReport report, string outputDirectory)
     {
         var table = new Table().Border(TableBorder.Rounded)
@@ -87,7 +97,7 @@ internal static class SimulateCommand
         table.AddColumns("model", "accuracy", "detail");
         foreach (var swarm in report.Swarms)
         {
-            string attack = swarm.Attack == "none" ? "" : $", under {Markup.Escape(swarm.Attack)}";
+            string attack = (swarm.Auditors == 0 ? ", verification off" : "") + (swarm.Attack == "none" ? "" : $", under {Markup.Escape(swarm.Attack)}");
             if (swarm.Privacy is { } dp)
             {
                 attack += FormattableString.Invariant($", DP sigma {dp.NoiseMultiplier:g3}, epsilon {dp.EpsilonByNode.Values.Max() ?? 0:F2}");
@@ -113,11 +123,14 @@ internal static class SimulateCommand
             var attacks = report.Swarms.Select(s => s.Attack).Distinct().ToList();
             var grid = new Table().Border(TableBorder.Rounded).Title("[bold]test accuracy of each merge (rows) under each attack (columns)[/]");
             grid.AddColumns(["merge", .. attacks.Select(Markup.Escape)]);
-            foreach (var method in report.Swarms.Select(s => s.MergeMethod).Distinct())
+            foreach (var (method, auditors) in report.Swarms.Select(s => (s.MergeMethod, s.Auditors)).Distinct())
             {
-                grid.AddRow([Markup.Escape(method), .. attacks.Select(a => report.Swarms.FirstOrDefault(s => s.MergeMethod == method && s.Attack == a) is { } run ? $"{run.Accuracy:P1}{(run.Finished ? "" : " (stalled)")}" : "-")]);
+                string row = $"{method}, {(auditors == 0 ? "verification off" : $"{auditors} auditor(s)")}";
+                grid.AddRow([Markup.Escape(row), .. attacks.Select(a => report.Swarms.FirstOrDefault(s => s.MergeMethod == method && s.Auditors == auditors && s.Attack == a) is { } run
+                    ? $"{run.Accuracy:P1}{(run.Finished ? "" : " (stalled)")}{Caught(run)}" : "-")]);
             }
             AnsiConsole.Write(grid);
+            AnsiConsole.MarkupLine("[dim]caught a/b: of the b publications by attackers, a were rejected in their round; ![[n]]: honest nodes marked Byzantine (should never happen)[/]");
         }
         AnsiConsole.MarkupLine($"report: {Markup.Escape(Path.Combine(outputDirectory, "report.json"))}, chart: {Markup.Escape(Path.Combine(outputDirectory, "report.png"))}, log: {Markup.Escape(Path.Combine(outputDirectory, "simulate.log"))}");
     }

@@ -39,6 +39,9 @@ internal sealed record SimulateOptions
     public double DpNoise { get; init; }
     public double DpEpsilon { get; init; }
     public double DpDelta { get; init; } = 1e-5;
+    /// <summary>Auditors per merge to compare (0: verification off).</summary>
+    public IReadOnlyList<int> Auditors { get; init; } = [TrainingParameters.DefaultAuditors];
+
     /// <summary>A swarm run still going after this long is stopped and reported as stalled (null: no limit).</summary>
     public TimeSpan? RunLimit { get; init; }
     public string DataDirectory { get; init; } = FashionMnist.DefaultDirectory;
@@ -73,6 +76,10 @@ internal sealed record SimulateOptions
             throw new SwarmException($"unknown model '{Model}'; use one of: {ModelZoo.Help}");
         }
         Recipe.Validate();
+        if (Auditors.Count == 0 || Auditors.Any(a => a is < 0 or > TrainingParameters.MaxAuditors))
+        {
+            throw new SwarmException($"--auditors must be 0 (verification off) to {TrainingParameters.MaxAuditors}");
+        }
         foreach (string method in MergeMethods)
         {
             Core.Merging.MergeMethods.Parse(method);

@@ -33,11 +33,14 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         display.Event($"Fashion-MNIST: {train.Count} training images split {options.Partition} over {options.Nodes} nodes ({string.Join(", ", data.Select(d => d.Count))}), {test.Count} test images");
 
         var swarms = new List<SwarmRun>();
-        foreach (var attack in options.Attacks)
+        foreach (int auditors in options.Auditors)
         {
-            foreach (string method in options.MergeMethods)
+            foreach (var attack in options.Attacks)
             {
-                swarms.Add(await RunSwarmAsync(method, attack, data, validation, test, log, cancellationToken));
+                foreach (string method in options.MergeMethods)
+                {
+                    swarms.Add(await RunSwarmAsync(method, attack, auditors, data, validation, test, log, cancellationToken));
+                }
             }
         }
         List<double>? alone = null;
@@ -71,13 +74,13 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
 
     private bool Attacked(Attack attack, int index) => attack.Kind == AttackKind.LabelFlip && attack.IsAttacker(index, options.Nodes);
 
-    private async Task<SwarmRun> RunSwarmAsync(string method, Attack attack, ImageSet[] data, ImageSet validation, ImageSet test, FileLogger log, CancellationToken cancellationToken)
+    private async Task<SwarmRun> RunSwarmAsync(string method, Attack attack, int auditors, ImageSet[] data, ImageSet validation, ImageSet test, FileLogger log, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         torch.set_num_threads(1); // one thread per node; the nodes run side by side
         int[] sizes = [.. data.Select(d => d.Count)];
         var (privacy, releases) = Privacy(sizes);
-        var parameters = new TrainingParameters(options.Quorum, options.SyncFrequency, method, Privacy: privacy);
+        var parameters = new TrainingParameters(options.Quorum, options.SyncFrequency, method, Privacy: privacy, Auditors: auditors);
         var swarm = new InProcessSwarm("fashion-mnist", parameters,
             new ContractTimings(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(120), MaxStaleness: 2, TimeSpan.FromSeconds(120)), log);
         var progress = new Dictionary<string, NodeProgress>();
@@ -93,9 +96,11 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
                 }
             }
         };
+        var verification = new VerificationTally();
+        swarm.Ledger.Applied += (tx, outcome) => verification.Applied(tx, outcome);
         swarm.Event += e =>
         {
-            if (e.Kind is "merged" or "completed" or "leader-failed" or "late" or "late-dropped")
+            if (e.Kind is "merged" or "completed" or "leader-failed" or "late" or "late-dropped" or "rejected" or "byzantine" or "audit-escalated")
             {
                 display.Event(e.Text);
             }
@@ -103,7 +108,8 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
         string[] ids = [.. data.Select((_, i) => $"node{i + 1:00}")];
         string[] attackers = [.. ids.Where((_, i) => attack.IsAttacker(i, ids.Length))];
         string under = attackers.Length == 0 ? "" : $", attacked by {string.Join(", ", attackers)} ({attack})";
-        display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches{under}");
+        display.Event($"swarm with merge '{method}': {options.Nodes} nodes, minPeers {options.Quorum}, {options.Model}, sync every {options.SyncFrequency} batches, " +
+            $"{(auditors == 0 ? "verification off" : $"{auditors} auditor(s) per merge")}{under}");
         if (privacy is not null)
         {
             display.Event(FormattableString.Invariant($"differential privacy: updates clipped to {privacy.ClipNorm}, noise sigma {privacy.NoiseMultiplier:g4}, about {releases} check-ins per node, delta {privacy.Delta}"));
@@ -146,7 +152,8 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             }
             var spent = privacy is null ? null : new PrivacyRun(privacy.ClipNorm, privacy.NoiseMultiplier, privacy.Delta, releases,
                 swarm.State.Nodes.Values.ToDictionary(n => n.NodeId, n => n.Progress?.Epsilon)); // null: the node never reported
-            return new SwarmRun(method, accuracy, swarm.State.History.Count, finished && hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds, attack.ToString(), attackers, spent, finished);
+            return new SwarmRun(method, accuracy, swarm.State.History.Count, finished && hashes.Count == 1, hashes[0], curve, clock.Elapsed.TotalSeconds, attack.ToString(), attackers, spent, finished,
+                auditors, verification.Summary(swarm.State, attackers));
         }
         finally
         {

@@ -14,16 +14,23 @@ internal sealed record Gathered(MergeContribution Contribution, string? Invalid,
 
 public sealed partial class SwarmNode
 {
-    /// <summary>How much longer than the first half of a round's models the rest may take (with the contract's floor).</summary>
+    /// <summary>How much longer than the first half of a round's models the rest may take.</summary>
     public const int GatherFactor = 3;
+
+    /// <summary>The least time the rest of a round's models are given, whatever the first half took.</summary>
+    public static readonly TimeSpan GatherFloor = TimeSpan.FromSeconds(2);
+
+    /// <summary>The link speed a model's transfer is allowed at least (80 Mbit/s): a large model gets its size's worth of time.</summary>
+    public const double SlowestLinkBytesPerSecond = 10e6;
 
     // One model loaded at a time to check it: concurrent fetches must not hold several models in memory at once.
     private readonly SemaphoreSlim _checking = new(1, 1);
 
     /// <summary>
     /// Fetches contributions concurrently and checks each (layout, finite values). No contributor can stall the round:
-    /// once half of them have arrived at time T, the rest have until <see cref="GatherFactor"/> × T (at least the
-    /// contract's timeout floor, at most its leader timeout); whoever misses that is left out as unreachable, and named.
+    /// once half of them have arrived at time T, the rest have until <see cref="GatherFactor"/> × T, and at least
+    /// <see cref="GatherFloor"/> or one model's size at <see cref="SlowestLinkBytesPerSecond"/> (at most the contract's
+    /// leader timeout); whoever misses that is left out as unreachable, and named.
     /// </summary>
     /// <param name="state">The contract.</param>
     /// <param name="contributions">What to fetch.</param>
@@ -34,7 +41,9 @@ public sealed partial class SwarmNode
     {
         var started = time.GetUtcNow();
         var cap = state.LeaderTimeout();
-        var floor = state.Timings.Floor < cap ? state.Timings.Floor : cap;
+        long modelBytes = state.Signature?.Tensors.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b) * t.DType.SizeOf()) ?? 0;
+        var floor = Max(GatherFloor, TimeSpan.FromSeconds(modelBytes / SlowestLinkBytesPerSecond));
+        floor = floor < cap ? floor : cap;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var pending = contributions.Select(c => FetchAndCheckAsync(state, c, sources(c), stop.Token)).ToList();
         var done = new List<Gathered>(contributions.Count);
