@@ -1,6 +1,6 @@
+using SwarmLearning.Core.Files;
 using SwarmLearning.Ledger.Chain;
 using SwarmLearning.Protocol.Contract;
-
 using SwarmLearning.Testing;
 
 namespace SwarmLearning.Ledger.Tests;
@@ -32,7 +32,40 @@ public sealed class ChainTests : IDisposable
         }
         Assert.Equal(_chain.State.StateRoot(), follower.StateRoot());
         Assert.Equal(_chain.State.HeadHash, follower.HeadHash);
-        Assert.Equal(2, follower.Registry.Contracts["mnist"].Round.CheckIns.Count);
+        Assert.NotNull(follower.Registry.Contracts["mnist"].MergedOf(0)); // round 0: the contract chose an initial model
+    }
+
+    [Fact]
+    public void A_merge_is_audited_by_a_node_drawn_from_the_hash_of_the_block_that_holds_the_publication()
+    {
+        TwoNodesTrainOneRound();
+        var start = _chain.State.Registry.Contracts["mnist"].MergedOf(0)!.Hash;
+        ContractAction CheckIn(string node, byte seed) => new(new CheckIn("mnist", node, 1, start, ContentHash.Of([seed]), 100));
+        _chain.Propose(_chain.Sign(Node1, CheckIn("node1", 11)), _chain.Sign(Node2, CheckIn("node2", 12)));
+        string leader = _chain.State.Registry.Contracts["mnist"].Round.CurrentLeader!;
+        string leaderId = leader == "node1" ? Node1 : Node2, otherId = leader == "node1" ? Node2 : Node1, other = leader == "node1" ? "node2" : "node1";
+        var merged = ContentHash.Of([13]);
+        Assert.All(_chain.Propose(_chain.Sign(leaderId, new ContractAction(new PublishMerge("mnist", leader, 1, merged, [])))), r => Assert.True(r.Accepted, r.Reason));
+        string publicationBlock = _chain.State.HeadHash;
+        Assert.False(_chain.State.Registry.Contracts["mnist"].Audit!.Drawn);
+
+        _chain.Propose(_chain.Sign(leaderId, new ContractAction(new Tick("mnist"))));
+        var audit = _chain.State.Registry.Contracts["mnist"].Audit!;
+        Assert.True(audit.Drawn);
+        Assert.Equal([other], audit.Auditors);
+        var events = _chain.Propose(_chain.Sign(otherId, new ContractAction(new AuditMerge("mnist", other, 1, merged, AuditFinding.Agree, merged)))).Single();
+        Assert.True(events.Accepted, events.Reason);
+        Assert.Contains(events.Events, e => e.Kind == "verified");
+        Assert.Contains(_chain.Blocks.SelectMany(b => b.Transactions), t => t.Body.Action is ContractAction { Tx: AuditMerge });
+        Assert.NotEqual(publicationBlock, _chain.State.HeadHash);
+
+        var follower = LedgerState.Before(TestChain.ChainId);
+        foreach (var block in _chain.Blocks)
+        {
+            (follower, _) = ChainRules.Apply(follower, block);
+        }
+        Assert.Equal(_chain.State.StateRoot(), follower.StateRoot()); // every SN re-executes the audit the same way
+        Assert.Equal([other], follower.Registry.Contracts["mnist"].MergedOf(1)!.AuditedBy!);
     }
 
     [Fact]

@@ -135,7 +135,7 @@ public sealed record ContractState(
     /// </summary>
     public DateTimeOffset? NextDeadline =>
         Status != ContractStatus.Active ? null
-        : Earliest(Audit is null ? null : Audit.Drawn ? Audit.Deadline : Audit.PublishedAt,
+        : Earliest(Audit is null ? null : Audit.Drawn ? Audit.Deadline : Audit.PublishedAt + DrawGrace,
             Round.Phase == RoundPhase.Merging ? Round.LeaderSince + LeaderTimeout()
             : Round.ReadyAt is not null && Audit is null ? Round.ReadyAt + Timings.WaitWindow
             : OnlyFinishedWaitingSince + Timings.Stragglers);
@@ -145,6 +145,9 @@ public sealed record ContractState(
     /// a swarm that counted them; otherwise a node could stall the training for good by getting itself found out.
     /// </summary>
     public int Quorum() => Math.Max(1, Parameters.MinPeers - Nodes.Values.Count(n => n.Byzantine is not null));
+
+    /// <summary>How long nodes leave the leader to tick for the auditors' draw before they tick themselves.</summary>
+    public static readonly TimeSpan DrawGrace = TimeSpan.FromSeconds(1);
 
     private static DateTimeOffset? Earliest(DateTimeOffset? a, DateTimeOffset? b) => a is null ? b : b is null ? a : a < b ? a : b;
 
