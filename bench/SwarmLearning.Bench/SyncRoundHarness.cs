@@ -36,13 +36,8 @@ internal static class SyncRoundHarness
         using var ca = CertificateAuthority.OpenOrCreate(Path.Combine(root, "ca"), Domain, TimeProvider.System);
         var bundle = new TrustBundle([ca.Certificate]);
         ISvidSource Identity(SpiffeId id) => new StaticSvidSource(ca.IssueCredential(id, TimeSpan.FromHours(4), DateTimeOffset.UtcNow), bundle);
-        var snOptions = new SnOptions
-        {
-            DataDirectory = Path.Combine(root, "sn"), Identity = Identity(SwarmIdentities.SnNode(Domain, "sn1")), LedgerPort = FreePort(), ApiPort = FreePort(),
-            FilePort = FreePort(), Sentinel = true, ChainId = Domain + "/main",
-        };
-        await using var sn = await SnHost.StartAsync(snOptions, logging => logging.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
-        var sns = new[] { new Uri(snOptions.ApiUrl) };
+        var (sn, sns) = await StartSnAsync(root, Identity);
+        await using var _ = sn;
 
         double throughput = await TlsThroughputAsync(root, Identity, sizes.Max());
         Console.WriteLine($"loopback TLS download throughput (one stream, {sizes.Max() * 4 / 1e6:F0} MB file, best of 3): {throughput / 1e6:F0} MB/s; {Environment.ProcessorCount} cores");
@@ -68,6 +63,64 @@ internal static class SyncRoundHarness
         Directory.Delete(root, recursive: true);
     }
 
+    /// <summary>Creates a contract as an operator (the audits' setting is the contract's, not the nodes').</summary>
+    private static async Task CreateContractAsync(Uri[] sns, Func<SpiffeId, ISvidSource> identity, CreateContract create)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var ledger = new SnLedgerClient(sns, identity(SpiffeId.Parse($"spiffe://{Domain}/swci/bench")), key, Domain + "/main");
+        await ledger.RegisterKeyAsync(CancellationToken.None);
+        (await ledger.SubmitAsync(create, CancellationToken.None)).EnsureAccepted();
+    }
+
+    private static async Task<(SnHost Host, Uri[] Sns)> StartSnAsync(string root, Func<SpiffeId, ISvidSource> identity)
+    {
+        var snOptions = new SnOptions
+        {
+            DataDirectory = Path.Combine(root, "sn"), Identity = identity(SwarmIdentities.SnNode(Domain, "sn1")), LedgerPort = FreePort(), ApiPort = FreePort(),
+            FilePort = FreePort(), Sentinel = true, ChainId = Domain + "/main",
+        };
+        var sn = await SnHost.StartAsync(snOptions, logging => logging.SetMinimumLevel(LogLevel.Warning), CancellationToken.None);
+        return (sn, [new Uri(snOptions.ApiUrl)]);
+    }
+
+    /// <summary>
+    /// `syncround-audit`: the cost of verification. Back-to-back sync rounds (no training between them, so nothing hides
+    /// an audit) with verification off and with one auditor per merge, alternating <paramref name="pairs"/> times on the
+    /// same SN; then the training overhead (3 nodes, Fashion-MNIST CNN) with both.
+    /// </summary>
+    public static async Task AuditCostAsync(int nodes, long size, int rounds, int pairs)
+    {
+        string root = Path.Combine(Path.GetTempPath(), "swarm-bench-audit-" + Guid.NewGuid().ToString("N")[..8]);
+        using var ca = CertificateAuthority.OpenOrCreate(Path.Combine(root, "ca"), Domain, TimeProvider.System);
+        var bundle = new TrustBundle([ca.Certificate]);
+        ISvidSource Identity(SpiffeId id) => new StaticSvidSource(ca.IssueCredential(id, TimeSpan.FromHours(4), DateTimeOffset.UtcNow), bundle);
+        var (sn, sns) = await StartSnAsync(root, Identity);
+        await using var _ = sn;
+        Console.WriteLine($"| run | nodes | parameters | round, verification off (median of {rounds}) | round, 1 auditor (median of {rounds}) | ratio |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        int contract = 0;
+        for (int pair = 1; pair <= pairs; pair++)
+        {
+            var medians = new double[2];
+            foreach (int auditors in new[] { 0, 1 })
+            {
+                var started = await StartNodesAsync(root, $"a{contract++}", nodes, Identity, sns, auditors);
+                var times = await MeasureRoundsAsync(started, size, rounds);
+                medians[auditors] = times.Order().ElementAt(times.Count / 2);
+                foreach (var node in started)
+                {
+                    await node.DisposeAsync();
+                }
+            }
+            Console.WriteLine($"| {pair} | {nodes} | {size / 1e6:F0}M | {medians[0]:F2} s | {medians[1]:F2} s | {medians[1] / medians[0]:F2} |");
+        }
+        foreach (int auditors in new[] { 0, 1, 0, 1 })
+        {
+            await TrainingOverheadAsync(root, Identity, sns, auditors);
+        }
+        Directory.Delete(root, recursive: true);
+    }
+
     private static async Task<double> TlsThroughputAsync(string root, Func<SpiffeId, ISvidSource> identity, long parameters)
     {
         var serverStore = new FileParameterStore(Path.Combine(root, "tput-server"));
@@ -87,7 +140,8 @@ internal static class SyncRoundHarness
         return best;
     }
 
-    private static async Task<List<BenchNode>> StartNodesAsync(string root, string contract, int count, Func<SpiffeId, ISvidSource> identity, Uri[] sns)
+    private static async Task<List<BenchNode>> StartNodesAsync(string root, string contract, int count, Func<SpiffeId, ISvidSource> identity, Uri[] sns,
+        int auditors = TrainingParameters.DefaultAuditors)
     {
         var nodes = new List<BenchNode>();
         for (int i = 0; i < count; i++)
@@ -100,7 +154,7 @@ internal static class SyncRoundHarness
             var members = new ContractMembership(ledger, Path.Combine(root, name));
             members.Registered(contract);
             var server = await ParameterFileServer.StartAsync(store, svid, "127.0.0.1", 0, members.ProblemAsync, CancellationToken.None);
-            var options = new SwarmNodeOptions(name, contract, new TrainingParameters(MinPeers: count, SyncFrequency: 1))
+            var options = new SwarmNodeOptions(name, contract, new TrainingParameters(MinPeers: count, SyncFrequency: 1, Auditors: auditors))
             {
                 Address = $"https://127.0.0.1:{server.Port}",
                 Timings = new ContractTimings(TimeSpan.Zero, TimeSpan.FromMinutes(5), 2),
@@ -115,6 +169,9 @@ internal static class SyncRoundHarness
     {
         var models = nodes.Select((_, i) => RandomModel(size, i + 1)).ToList();
         await Task.WhenAll(nodes.Select((n, i) => n.Node.RegisterAsync(models[i].Signature, CancellationToken.None)));
+        // Each node's background duties (auditing merges), as a node session starts them.
+        using var duties = new CancellationTokenSource();
+        var running = nodes.Select(n => Task.Run(() => n.Node.RunDutiesAsync(duties.Token))).ToList();
         await Task.WhenAll(nodes.Select((n, i) => Task.Run(() => n.Node.InitialSyncAsync(models[i], CancellationToken.None))));
         var times = new List<double>();
         for (int round = 0; round < rounds; round++)
@@ -127,10 +184,12 @@ internal static class SyncRoundHarness
             await Task.WhenAll(nodes.Select((n, i) => Task.Run(() => n.Node.SyncAsync(models[i], CancellationToken.None))));
             times.Add(clock.Elapsed.TotalSeconds);
         }
+        await duties.CancelAsync();
+        await Task.WhenAll(running.Select(r => r.ContinueWith(_ => { }, TaskScheduler.Default)));
         return times;
     }
 
-    private static async Task TrainingOverheadAsync(string root, Func<SpiffeId, ISvidSource> identity, Uri[] sns)
+    private static async Task TrainingOverheadAsync(string root, Func<SpiffeId, ISvidSource> identity, Uri[] sns, int auditors = TrainingParameters.DefaultAuditors)
     {
         if (!File.Exists(Path.Combine(FashionMnist.DefaultDirectory, "train-images-idx3-ubyte.gz")))
         {
@@ -153,15 +212,18 @@ internal static class SyncRoundHarness
         })));
         alone.Stop();
 
-        var nodes = await StartNodesAsync(root, "train", Nodes, identity, sns);
+        string contract = $"train-{Guid.NewGuid():N}"[..14];
+        await CreateContractAsync(sns, identity, new CreateContract(contract, new TrainingParameters(Nodes, Sync, Auditors: auditors), new ContractTimings(TimeSpan.Zero, TimeSpan.FromMinutes(5), 2)));
+        var nodes = await StartNodesAsync(root, contract, Nodes, identity, sns, auditors);
         var swarm = Stopwatch.StartNew();
         await Task.WhenAll(nodes.Select((n, i) => Task.Run(async () =>
         {
             using var session = Session(i);
             var options = n.Node.Options;
+            using var lifetime = new CancellationTokenSource();
             var context = new NodeSessionContext(options.NodeId, n.Ledger, n.Store, new HttpsParameterTransport(n.Store, identity(SwarmIdentities.SlNode(Domain, options.NodeId))))
             {
-                Address = options.Address, Timings = options.Timings, RetryDelay = options.RetryDelay,
+                Address = options.Address, Timings = options.Timings, RetryDelay = options.RetryDelay, Lifetime = lifetime.Token,
             };
             var parameters = new SwarmParameters(Sync, Nodes) { TrainingContract = options.Contract, TotalEpochs = Epochs };
             using var callback = new SwarmCallbackSession(parameters, session, new InProcessMlChannel(new NodeSession(context)), session.Evaluate);
@@ -169,7 +231,7 @@ internal static class SyncRoundHarness
         })));
         swarm.Stop();
         int batches = Epochs * ((PerNode + new TrainingRecipe().BatchSize - 1) / new TrainingRecipe().BatchSize);
-        Console.WriteLine($"training overhead ({Nodes} nodes x {PerNode} images x {Epochs} epochs, CNN, sync every {Sync} batches = {batches / Sync} rounds): " +
+        Console.WriteLine($"training overhead ({Nodes} nodes x {PerNode} images x {Epochs} epochs, CNN, sync every {Sync} batches = {batches / Sync} rounds, {(auditors == 0 ? "verification off" : $"{auditors} auditor(s)")}): " +
             $"alone {alone.Elapsed.TotalSeconds:F1} s, in the swarm {swarm.Elapsed.TotalSeconds:F1} s, ratio {swarm.Elapsed.TotalSeconds / alone.Elapsed.TotalSeconds:F2}");
         foreach (var node in nodes)
         {
