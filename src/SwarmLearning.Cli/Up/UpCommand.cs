@@ -17,10 +17,11 @@ internal static class UpCommand
         var minPeers = new Option<int?>("--min-peers") { Description = "quorum at each sync (default: every node)" };
         var seed = new Option<int>("--seed") { Description = "seed of the split and the networks (the same seed in `swarm simulate` gives the same split)", DefaultValueFactory = _ => 1 };
         var merge = new Option<string>("--merge") { Description = $"merge method: {Core.Merging.MergeMethods.Help}", DefaultValueFactory = _ => "mean" };
+        var auditors = new Option<int>("--auditors") { Description = "nodes drawn to recompute every merge (0: verification off; docs/verification.md)", DefaultValueFactory = _ => Protocol.Contract.TrainingParameters.DefaultAuditors };
         var home = new Option<string?>("--home") { Description = "where the swarm's state, logs and report go (default $SWARM_HOME/up)" };
         var command = new Command("up", "run a whole swarm on this machine (licence server, identity server, 3 SNs, SL nodes training Fashion-MNIST), report, and stop it")
         {
-            nodes, epochs, images, test, sync, partition, minPeers, seed, merge, home,
+            nodes, epochs, images, test, sync, partition, minPeers, seed, merge, auditors, home,
         };
         command.SetAction((parse, cancellationToken) => CommandRun.Guarded(async () =>
         {
@@ -36,12 +37,16 @@ internal static class UpCommand
             {
                 throw new Core.SwarmException($"--min-peers is {quorum} but there are {count} nodes: use a value from 1 to {count}");
             }
+            if (parse.GetValue(auditors) is < 0 or > Protocol.Contract.TrainingParameters.MaxAuditors)
+            {
+                throw new Core.SwarmException($"--auditors must be 0 (verification off) to {Protocol.Contract.TrainingParameters.MaxAuditors}");
+            }
             if (parse.GetValue(epochs) < 1 || parse.GetValue(sync) < 1 || parse.GetValue(images) < 0 || parse.GetValue(test) < 0)
             {
                 throw new Core.SwarmException("--epochs and --sync-frequency must be positive, --images-per-node and --test-images 0 or more");
             }
             var options = new UpOptions(count, parse.GetValue(epochs), parse.GetValue(images), parse.GetValue(test), parse.GetValue(sync), parse.GetValue(partition)!,
-                Path.GetFullPath(parse.GetValue(home) ?? SwarmHome.Of("up")), quorum, parse.GetValue(seed), parse.GetValue(merge)!);
+                Path.GetFullPath(parse.GetValue(home) ?? SwarmHome.Of("up")), quorum, parse.GetValue(seed), parse.GetValue(merge)!, parse.GetValue(auditors));
             var runner = new UpRunner(options, AnsiConsole.Console);
             // Ctrl-C always ends `swarm up`: if stopping the components takes more than a minute, what is left is killed.
             using var watchdog = cancellationToken.Register(() => _ = Task.Run(async () =>

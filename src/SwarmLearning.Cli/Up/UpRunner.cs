@@ -52,6 +52,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
             var (operatorIdentity, dashboard) = await StartDashboardAsync(cancellationToken);
             await using var renewed = operatorIdentity; // disposed after the dashboard (declared first)
             await using var shown = dashboard;
+            await CreateContractAsync(operatorIdentity, cancellationToken);
             var nodes = await StartNodesAsync(example, cancellationToken);
             string images = options.ImagesPerNode > 0 ? $"{options.ImagesPerNode} images" : "its whole share";
             console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {images} ({options.Partition}, seed {options.Seed}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches, " +
@@ -195,6 +196,26 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
     }
 
     private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Creates the training contract as this swarm's operator, with every setting (the nodes' registrations are checked
+    /// against it): the quorum, merge and sync frequency the nodes run with, the timings `run-sl` is given, and the auditors.
+    /// </summary>
+    private async Task CreateContractAsync(ManagedSvidSource operatorIdentity, CancellationToken cancellationToken)
+    {
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var ledger = new SwarmLearning.Network.Client.SnLedgerClient([new Uri($"https://127.0.0.1:{_ports["sn1"]}"), new Uri($"https://127.0.0.1:{_ports["sn2"]}")],
+            operatorIdentity, key, "swarm.local/main"); // swarm up's trust domain
+        await ledger.RegisterKeyAsync(cancellationToken);
+        var outcome = await ledger.SubmitAsync(new CreateContract(Contract,
+            new TrainingParameters(options.MinPeers, options.SyncFrequency, options.Merge, Auditors: options.Auditors),
+            new ContractTimings(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(60), ContractTimings.Default.MaxStaleness)), cancellationToken);
+        if (!outcome.Accepted)
+        {
+            throw new SwarmException($"the ledger refused the contract: {outcome.Reason}");
+        }
+        console.MarkupLine($"contract          {Contract}: {(options.Auditors == 0 ? "verification off" : $"every merge recomputed by {options.Auditors} auditor(s)")}");
+    }
 
     /// <summary>The live dashboard, as an operator of this swarm (spiffe://swarm.local/swci/dashboard, its SVID renewed), on a free local port.</summary>
     private async Task<(ManagedSvidSource Identity, SwarmLearning.Network.Dashboard.DashboardServer Server)> StartDashboardAsync(CancellationToken cancellationToken)
