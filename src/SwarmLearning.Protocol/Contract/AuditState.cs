@@ -24,7 +24,14 @@ public enum AuditFinding
 }
 
 /// <summary>One auditor's signed verdict on a merge: what it found, and the hash its own recomputation gave.</summary>
-public sealed record Verdict(string NodeId, AuditFinding Finding, ContentHash Recomputed, string? Detail, DateTimeOffset At);
+/// <param name="NodeId">The judge.</param>
+/// <param name="Finding">What it found.</param>
+/// <param name="Recomputed">The hash its recomputation gave (none when it could not recompute).</param>
+/// <param name="Detail">Why, in words.</param>
+/// <param name="At">When (block time).</param>
+/// <param name="Fetched">With <see cref="AuditFinding.Overruled"/>: the contributions claimed unreachable that it fetched (it holds them).</param>
+public sealed record Verdict(string NodeId, AuditFinding Finding, ContentHash Recomputed, string? Detail, DateTimeOffset At,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImmutableList<string>? Fetched = null);
 
 /// <summary>
 /// The audit of the latest merge. Auditors are drawn in a block after the one holding the publication, from that block's

@@ -61,8 +61,15 @@ public sealed record RoundState(
     ImmutableList<MergeContribution> Contributions,
     ImmutableList<string> LeaderOrder,
     int LeaderIndex,
-    DateTimeOffset? LeaderSince)
+    DateTimeOffset? LeaderSince,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] ImmutableSortedDictionary<string, ImmutableList<string>>? Holders = null)
 {
+    /// <summary>
+    /// For a round merged again after auditors overruled an "unreachable" exclusion: which nodes fetched each such
+    /// contribution (they hold it); the next leader fetches from them too, and waits for it (null otherwise).
+    /// </summary>
+    public IReadOnlyList<string> HoldersOf(string key) => Holders?.GetValueOrDefault(key) ?? [];
+
     /// <summary>A fresh round collecting check-ins.</summary>
     public static RoundState Open(long number) => new(number, RoundPhase.Collecting, [], null, [], [], 0, null);
 

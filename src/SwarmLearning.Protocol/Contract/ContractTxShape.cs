@@ -31,7 +31,8 @@ public static class ContractTxShape
             PublishMerge t => NameProblem(t.NodeId, $"{at}.nodeId") ?? KeysProblem(t.Excluded, $"{at}.excluded")
                 ?? (t.Unreachable is null ? null : KeysProblem(t.Unreachable, $"{at}.unreachable")),
             AuditMerge t => NameProblem(t.NodeId, $"{at}.nodeId") ?? (Enum.IsDefined(t.Finding) ? null : $"{at}.finding: agree, wrong, overruled or unavailable")
-                ?? (t.Detail is { Length: > 2 * MaxNameLength } ? $"{at}.detail: longer than {2 * MaxNameLength} characters" : null),
+                ?? (t.Detail is { Length: > 2 * MaxNameLength } ? $"{at}.detail: longer than {2 * MaxNameLength} characters" : null)
+                ?? (t.Fetched is null ? null : KeysProblem(t.Fetched, $"{at}.fetched")),
             ReportProgress t => NameProblem(t.NodeId, $"{at}.nodeId"),
             FinishTraining t => NameProblem(t.NodeId, $"{at}.nodeId"),
             LeaveContract t => NameProblem(t.NodeId, $"{at}.nodeId"),

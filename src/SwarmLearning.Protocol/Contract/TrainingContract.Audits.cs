@@ -104,7 +104,13 @@ public static partial class TrainingContract
         {
             throw Reject("not-auditor", $"node '{node.NodeId}' is not asked to audit round {audit.Round}; a node not drawn may only report a merge it found wrong or overruled");
         }
-        var recorded = new Verdict(node.NodeId, verdict.Finding, verdict.Recomputed, verdict.Detail, context.BlockTime);
+        var merged = state.LatestMerged!;
+        var unreachable = (merged.Unreachable ?? []).ToHashSet(StringComparer.Ordinal);
+        ImmutableList<string>? fetched = verdict.Finding == AuditFinding.Overruled && verdict.Fetched is { Count: > 0 } keys
+            // A node holding its own model says nothing about whether others can reach it.
+            ? [.. keys.Where(k => unreachable.Contains(k) && merged.Contributions.Any(c => c.Key == k && c.NodeId != node.NodeId)).Distinct(StringComparer.Ordinal)]
+            : null;
+        var recorded = new Verdict(node.NodeId, verdict.Finding, verdict.Recomputed, verdict.Detail, context.BlockTime, fetched);
         string detail = verdict.Detail is { Length: > 0 } d ? $": {d}" : "";
         Say(events, state, "verdict", $"round {audit.Round}: '{node.NodeId}' finds the merge by '{audit.Leader}' {Name(verdict.Finding)} (recomputed {Short(verdict.Recomputed)}){detail}");
         return Decide(state with { Audit = audit with { Verdicts = audit.Verdicts.SetItem(node.NodeId, recorded) } }, context, events);
@@ -206,9 +212,15 @@ public static partial class TrainingContract
         // The next leader is the one after the rejected leader in the round's order (which it may no longer be part of).
         string rejectedKey = LeaderKey(state.Name, merged.Round, merged.Leader);
         int next = order.Count(id => string.CompareOrdinal(LeaderKey(state.Name, merged.Round, id), rejectedKey) <= 0);
+        // Contributions auditors fetched although the leader claimed them unreachable: the next leader gets them from those
+        // auditors too, and waits for them.
+        var holders = audit.Verdicts.Values.Where(v => v.Fetched is not null && state.Nodes[v.NodeId].IsActive)
+            .SelectMany(v => v.Fetched!.Select(key => (Key: key, v.NodeId)))
+            .GroupBy(h => h.Key, StringComparer.Ordinal)
+            .ToImmutableSortedDictionary(g => g.Key, g => g.Select(h => h.NodeId).Order(StringComparer.Ordinal).ToImmutableList(), StringComparer.Ordinal);
         var reopened = new RoundState(merged.Round, RoundPhase.Merging,
             [.. onTime.Select(c => new CheckInRecord(c.NodeId, c.ModelHash, c.WeightMicros, true, merged.At))], merged.At,
-            [.. contributions], [.. order], order.Count == 0 ? 0 : next % order.Count, context.BlockTime);
+            [.. contributions], [.. order], order.Count == 0 ? 0 : next % order.Count, context.BlockTime, holders.Count > 0 ? holders : null);
         Say(events, state, "rejected", $"round {merged.Round}: the merge {Short(audit.Hash)} by '{merged.Leader}' is rejected: {why}{marking}; '{reopened.CurrentLeader}' merges the round again");
         return state with { Round = reopened };
     }

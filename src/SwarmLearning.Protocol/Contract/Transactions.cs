@@ -42,7 +42,8 @@ public sealed record PublishMerge(string Contract, string NodeId, long Round, Co
 
 /// <summary>An auditor's verdict on the latest merge, after recomputing it from its inputs (docs/verification.md).</summary>
 public sealed record AuditMerge(string Contract, string NodeId, long Round, ContentHash MergedHash, AuditFinding Finding, ContentHash Recomputed,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Detail = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] IReadOnlyList<string>? Fetched = null)
     : ContractTx(Contract);
 
 /// <summary>Progress a node reports after a merge (HPE's PERFDATA); informative, decides nothing.</summary>

@@ -72,9 +72,9 @@ public sealed partial class SwarmNode
         var unreachable = (merged.Unreachable ?? []).ToHashSet(StringComparer.Ordinal);
         // Sources: the owner, then the leader (it holds what it merged), then nodes that already vouched for the inputs.
         string[] holders = [merged.Leader, .. audit.Verdicts.Values.Where(v => v.Finding is AuditFinding.Agree or AuditFinding.Overruled).Select(v => v.NodeId)];
-        var gathered = await GatherAsync(state, [.. merged.Contributions.Where(c => c.WeightMicros > 0)], c => [c.NodeId, .. holders], cancellationToken);
-        AuditMerge Verdict(AuditFinding finding, ContentHash recomputed, string detail) =>
-            new(options.Contract, options.NodeId, merged.Round, merged.Hash, finding, recomputed, detail.Length == 0 ? null : detail.Length > 250 ? detail[..250] : detail);
+        var gathered = await GatherAsync(state, [.. merged.Contributions.Where(c => c.WeightMicros > 0)], c => [c.NodeId, .. holders], _ => false, cancellationToken);
+        AuditMerge Verdict(AuditFinding finding, ContentHash recomputed, string detail, IReadOnlyList<string>? fetched = null) =>
+            new(options.Contract, options.NodeId, merged.Round, merged.Hash, finding, recomputed, detail.Length == 0 ? null : detail.Length > 250 ? detail[..250] : detail, fetched);
 
         var wrong = gathered.Where(g => !excluded.Contains(g.Contribution.Key) && g.Invalid is not null)
             .Select(g => $"'{g.Contribution.Key}' was merged but is invalid ({g.Invalid})")
@@ -98,7 +98,7 @@ public sealed partial class SwarmNode
         }
         var fetched = gathered.Where(g => unreachable.Contains(g.Contribution.Key) && g.Usable).Select(g => g.Contribution.Key).ToList();
         return fetched.Count > 0
-            ? Verdict(AuditFinding.Overruled, recomputed.Hash, $"{string.Join(", ", fetched.Select(k => $"'{k}'"))} left out as unreachable, but this node fetched {(fetched.Count == 1 ? "it" : "them")}")
+            ? Verdict(AuditFinding.Overruled, recomputed.Hash, $"{string.Join(", ", fetched.Select(k => $"'{k}'"))} left out as unreachable, but this node fetched {(fetched.Count == 1 ? "it" : "them")}", fetched)
             : Verdict(AuditFinding.Agree, recomputed.Hash, "");
     }
 }

@@ -23,64 +23,86 @@ public sealed partial class SwarmNode
     /// <summary>The link speed a model's transfer is allowed at least (80 Mbit/s): a large model gets its size's worth of time.</summary>
     public const double SlowestLinkBytesPerSecond = 10e6;
 
+    // How long half of the last gathering's fetches took: the pace a gathering with no fetch of its own yet goes by.
+    private TimeSpan? _lastHalfTime;
+
     // One model loaded at a time to check it: concurrent fetches must not hold several models in memory at once.
     private readonly SemaphoreSlim _checking = new(1, 1);
 
     /// <summary>
     /// Fetches contributions concurrently and checks each (layout, finite values). No contributor can stall the round:
-    /// once half of them have arrived at time T, the rest have until <see cref="GatherFactor"/> × T, and at least
-    /// <see cref="GatherFloor"/> or one model's size at <see cref="SlowestLinkBytesPerSecond"/> (at most the contract's
-    /// leader timeout); whoever misses that is left out as unreachable, and named.
+    /// once half of those that had to be fetched have arrived, at time T, the rest have until <see cref="GatherFactor"/>
+    /// × T (before any has arrived, T of the last gathering), and at least <see cref="GatherFloor"/> or one model's size at
+    /// <see cref="SlowestLinkBytesPerSecond"/> (at most three quarters of the contract's leader timeout); whoever misses that
+    /// is left out as unreachable, and named. Contributions named in
+    /// <paramref name="waitFor"/> (auditors fetched them after an earlier leader could not) get the whole leader timeout.
     /// </summary>
     /// <param name="state">The contract.</param>
     /// <param name="contributions">What to fetch.</param>
     /// <param name="sources">The nodes to ask for each contribution, in order (its owner first).</param>
+    /// <param name="waitFor">Contributions known to be fetchable: no early deadline for them.</param>
     /// <param name="cancellationToken">Cancels the gathering.</param>
     private async Task<List<Gathered>> GatherAsync(ContractState state, IReadOnlyList<MergeContribution> contributions,
-        Func<MergeContribution, IReadOnlyList<string>> sources, CancellationToken cancellationToken)
+        Func<MergeContribution, IReadOnlyList<string>> sources, Func<MergeContribution, bool> waitFor, CancellationToken cancellationToken)
     {
         var started = time.GetUtcNow();
-        var cap = state.LeaderTimeout();
+        var cap = state.LeaderTimeout() * 0.75; // the rest of the turn is for merging and publishing
         long modelBytes = state.Signature?.Tensors.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b) * t.DType.SizeOf()) ?? 0;
         var floor = Max(GatherFloor, TimeSpan.FromSeconds(modelBytes / SlowestLinkBytesPerSecond));
         floor = floor < cap ? floor : cap;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var pending = contributions.Select(c => FetchAndCheckAsync(state, c, sources(c), stop.Token)).ToList();
+        // What is in the store already (this node's own model) says nothing about the links: only fetches count for T.
+        var local = contributions.Where(c => store.Contains(c.ModelHash)).ToHashSet();
+        int remote = contributions.Count - local.Count;
+        var fetches = contributions.ToDictionary(c => c, _ => CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
+        var pending = contributions.ToDictionary(c => FetchAndCheckAsync(state, c, sources(c), fetches[c].Token), c => c);
         var done = new List<Gathered>(contributions.Count);
+        int arrivedRemote = 0;
         DateTimeOffset? halfAt = null;
-        while (pending.Count > 0)
+        try
         {
-            var limit = started + cap;
-            if (halfAt is { } half && started + Max(floor, (half - started) * GatherFactor) < limit)
+            while (pending.Count > 0)
             {
-                limit = started + Max(floor, (half - started) * GatherFactor);
-            }
-            var wait = limit - time.GetUtcNow();
-            if (wait <= TimeSpan.Zero || await NextArrivalAsync(pending, wait, cancellationToken) is not { } arrived)
-            {
-                break;
-            }
-            pending.Remove(arrived);
-            done.Add(await arrived);
-            if (halfAt is null && done.Count * 2 >= contributions.Count)
-            {
-                halfAt = time.GetUtcNow();
+                // Before half of this round's fetches are in, the last round's pace stands in (the link speeds seen so far).
+                var early = halfAt is { } half ? started + Max(floor, (half - started) * GatherFactor)
+                    : _lastHalfTime is { } pace ? started + Max(floor, pace * GatherFactor)
+                    : started + cap;
+                bool patient = pending.Values.All(waitFor);
+                var limit = patient || early > started + cap ? started + cap : early;
+                var wait = limit - time.GetUtcNow();
+                if (wait > TimeSpan.Zero && await NextArrivalAsync([.. pending.Keys], wait, cancellationToken) is { } arrived)
+                {
+                    var contribution = pending[arrived];
+                    pending.Remove(arrived);
+                    done.Add(await arrived);
+                    arrivedRemote += done[^1].Unreachable is null && !local.Contains(contribution) ? 1 : 0;
+                    if (halfAt is null && arrivedRemote > 0 && arrivedRemote * 2 >= remote)
+                    {
+                        halfAt = time.GetUtcNow();
+                        _lastHalfTime = halfAt - started;
+                    }
+                    continue;
+                }
+                // The deadline passed: give up on what may be given up on (everything, at the cap).
+                var waited = time.GetUtcNow() - started;
+                foreach (var (task, contribution) in pending.Where(p => limit >= started + cap || !waitFor(p.Value)).ToList())
+                {
+#pragma warning disable CA1849 // cancelled synchronously so the abandoned fetch ends before we go on (deterministic tests)
+                    fetches[contribution].Cancel();
+#pragma warning restore CA1849
+                    await Task.WhenAny(task); // it ends with the cancellation
+                    cancellationToken.ThrowIfCancellationRequested();
+                    pending.Remove(task);
+                    done.Add(new Gathered(contribution, null,
+                        $"its model did not arrive within {waited.TotalSeconds:0.#} s ({GatherFactor}x the time half of the round's models took, at least {floor.TotalSeconds:0.#} s)"));
+                }
             }
         }
-        if (pending.Count > 0)
+        finally
         {
-            var waited = time.GetUtcNow() - started;
-#pragma warning disable CA1849 // cancelled synchronously so the abandoned fetches end before we go on (deterministic tests)
-            stop.Cancel();
-#pragma warning restore CA1849
-            cancellationToken.ThrowIfCancellationRequested();
-            foreach (var late in pending)
+            foreach (var fetch in fetches.Values)
             {
-                await Task.WhenAny(late); // it ends with the cancellation
+                fetch.Dispose();
             }
-            var missing = contributions.Where(c => done.All(d => d.Contribution.Key != c.Key));
-            done.AddRange(missing.Select(c => new Gathered(c, null,
-                $"its model did not arrive within {waited.TotalSeconds:0.#} s ({GatherFactor}x the time half of the round's models took, at least {floor.TotalSeconds:0.#} s)")));
         }
         return [.. done.OrderBy(d => d.Contribution.Key, StringComparer.Ordinal)];
     }

@@ -24,7 +24,9 @@ public sealed partial class SwarmNode
         try
         {
             Log.Leading(_logger, options.NodeId, round.Number, round.Contributions.Count, state.Parameters.MergeMethod);
-            var gathered = await GatherAsync(state, [.. round.Contributions.Where(c => c.WeightMicros > 0)], c => [c.NodeId], cancellationToken);
+            // Contributions auditors fetched after an earlier leader could not: from them too, and waited for.
+            var gathered = await GatherAsync(state, [.. round.Contributions.Where(c => c.WeightMicros > 0)],
+                c => [c.NodeId, .. round.HoldersOf(c.Key)], c => round.HoldersOf(c.Key).Count > 0, cancellationToken);
             foreach (var left in gathered.Where(g => !g.Usable))
             {
                 Log.Excluded(_logger, options.NodeId, left.Contribution.Key, round.Number, left.Invalid ?? left.Unreachable!);
