@@ -133,7 +133,7 @@ public sealed partial class SlProcessTests : IAsyncLifetime
         Assert.Contains("of minPeers 3 checked in", nodes["c1"].Output, StringComparison.Ordinal);
 
         // While the swarm waits, a fourth node whose model has 9 inputs instead of 8 is refused, told which tensor differs.
-        var odd = await StartSl("c4", Program(PythonProgram, 4, features: 9), waitReady: false);
+        var odd = await StartSl("c4", Program(PythonProgram, 4, features: 9), waitReady: false, stragglers: Stragglers);
         await odd.WaitForAsync("exited with code", TimeSpan.FromSeconds(60));
         Assert.Matches(new Regex("tensor 'weight' has shape \\[1, ?9\\]"), odd.Output);
 

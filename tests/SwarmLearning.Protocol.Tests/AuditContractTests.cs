@@ -172,7 +172,7 @@ public sealed class AuditContractTests
     }
 
     [Fact]
-    public void Silent_auditors_escalate_and_a_silent_panel_rejects_without_marks_while_the_verdicts_cast_decide_otherwise()
+    public void Silent_auditors_escalate_the_verdicts_cast_decide_and_a_silent_panel_lets_the_merge_pass_unaudited()
     {
         string leader = Published();
         Do(new Tick("c"), leader);
@@ -181,7 +181,7 @@ public sealed class AuditContractTests
         Assert.True(Audit.Escalated);
         _seconds = 200;
         Do(new Tick("c"), leader);
-        Assert.Null(State.MergedOf(1)); // nobody answered: not adopted
+        Assert.Equal([], State.MergedOf(1)!.AuditedBy!); // nobody else answered (all crashed): unaudited, not merged again for ever
         Assert.All(Nodes, n => Assert.Null(State.Nodes[n].Byzantine));
 
         _registry = ContractRegistry.Empty;
@@ -193,7 +193,17 @@ public sealed class AuditContractTests
         Judge(Audit.Panel[0], AuditFinding.Agree).EnsureAccepted(); // one answers, the rest crashed
         _seconds = 200;
         Do(new Tick("c"), leader);
-        Assert.NotNull(State.MergedOf(1)!.AuditedBy);
+        Assert.Equal([Audit_Was(State)], State.MergedOf(1)!.AuditedBy!);
+
+        _registry = ContractRegistry.Empty;
+        (_height, _seconds) = (0, 0);
+        leader = Published();
+        Do(new Tick("c"), leader);
+        Judge(Audit.Auditors[0], AuditFinding.Unavailable).EnsureAccepted(); // escalates; nobody else answers
+        _seconds = 200;
+        Do(new Tick("c"), leader);
+        Assert.Null(State.MergedOf(1)); // the one verdict cast does not confirm it: merged again, nobody marked
+        Assert.All(Nodes, n => Assert.Null(State.Nodes[n].Byzantine));
     }
 
     [Fact]

@@ -152,14 +152,20 @@ public static partial class TrainingContract
 
     /// <summary>
     /// The panel's time is up without a majority of the whole panel (some members are silent: crashed or cut off): the
-    /// verdicts cast decide, by their own majority; nobody is marked, since marking takes a majority of the whole panel.
-    /// No verdict, or a tie, rejects the merge.
+    /// verdicts cast decide, by their own majority; nobody is marked, since marking takes a majority of the whole panel;
+    /// a tie rejects. With no verdict at all, nobody else is there to judge (every other node crashed or cut off): the
+    /// merge is accepted unaudited, as a round only its leader took part in is, rather than merged again for ever.
     /// </summary>
     private static ContractState DecideAtDeadline(ContractState state, AuditState audit, TxContext context, List<ContractEvent> events)
     {
         var cast = audit.Panel.Select(audit.Verdicts.GetValueOrDefault).OfType<Verdict>().ToList();
         int agreeing = cast.Count(v => v.Finding == AuditFinding.Agree);
         string silent = $"{audit.Panel.Count - cast.Count} of the {audit.Panel.Count}-node panel gave no verdict within {state.LeaderTimeout().TotalSeconds:0.#} s ({Tally(audit)})";
+        if (cast.Count == 0)
+        {
+            Say(events, state, "audited", $"round {audit.Round}: no other node answered to audit the merge {Short(audit.Hash)} by '{audit.Leader}' within {state.LeaderTimeout().TotalSeconds:0.#} s; it is accepted unaudited");
+            return CompleteIfDone(WithLatest(state, state.LatestMerged! with { AuditedBy = [] }) with { Audit = null }, events);
+        }
         return agreeing * 2 > cast.Count
             ? Verify(state, audit, context, events, [], $"{silent}; {agreeing} of the {cast.Count} verdicts cast recomputed it")
             : RejectMerge(state, context, events, [], $"{silent}, and the verdicts cast do not confirm it; nobody is marked");
@@ -167,8 +173,10 @@ public static partial class TrainingContract
 
     private static ContractState Escalate(ContractState state, AuditState audit, TxContext context, List<ContractEvent> events, string why)
     {
-        var panel = Participants(state, audit).Select(n => n.NodeId).ToImmutableList();
-        Say(events, state, "audit-escalated", $"round {audit.Round}: {why}; every other node of the round ({panel.Count}) recomputes the merge, and their majority decides");
+        // Every active node but the leader: participants that crashed since do not answer, but nodes that sat the round
+        // out can recompute it too.
+        var panel = state.ActiveNodes.Where(n => n.NodeId != audit.Leader).Select(n => n.NodeId).ToImmutableList();
+        Say(events, state, "audit-escalated", $"round {audit.Round}: {why}; every other active node ({panel.Count}) recomputes the merge, and their majority decides");
         var escalated = audit with { Escalated = true, Panel = panel, Deadline = context.BlockTime + state.LeaderTimeout() };
         return Decide(state with { Audit = escalated }, context, events);
     }

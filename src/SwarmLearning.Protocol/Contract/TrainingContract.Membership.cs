@@ -42,10 +42,6 @@ public static partial class TrainingContract
         {
             throw Reject("byzantine", $"node '{register.NodeId}' was found Byzantine in contract '{state.Name}' at round {mark.Round} (it {mark.Reason}); it cannot register again. An operator may reset the contract");
         }
-        if (register.Timings is { } timings && state.Timings.DescribeDifference(timings, state.Name) is { } timingDifference)
-        {
-            throw Reject("timing-mismatch", $"node '{register.NodeId}' refused: {timingDifference}");
-        }
         string? parameterDifference = state.Parameters.DescribeDifference(register.Parameters, state.Name);
         if (parameterDifference is not null)
         {
@@ -55,6 +51,10 @@ public static partial class TrainingContract
         if (modelDifference is not null)
         {
             throw Reject("signature-mismatch", $"node '{register.NodeId}' refused: its model differs from the one contract '{state.Name}' trains: {modelDifference}. Every node must run the same model");
+        }
+        if (register.Timings is { } timings && state.Timings.DescribeDifference(timings, state.Name) is { } timingDifference)
+        {
+            throw Reject("timing-mismatch", $"node '{register.NodeId}' refused: {timingDifference}");
         }
         bool completed = state.Status == ContractStatus.Completed;
         var node = new NodeRecord(register.NodeId, completed ? NodeStatus.Finished : NodeStatus.Training,
