@@ -20,7 +20,7 @@ public sealed class AttackTests
         string[] ids = ["a", "b", "c", .. Enumerable.Range(0, attackers).Select(i => $"x{i}")];
         foreach (string id in ids)
         {
-            swarm.Start(id, epochs: 2, program: id.StartsWith('x') ? channel => new AttackingChannel(channel, kind, seed: id.GetHashCode(StringComparison.Ordinal), coordinator) : null);
+            swarm.Start(id, epochs: 2, program: id.StartsWith('x') ? channel => new AttackingChannel(channel, kind, seed: 97 * id.Length + id[^1] /* not GetHashCode: randomized per process */, coordinator) : null);
         }
         swarm.RunUntil(() => swarm.AllDone(ids), Hour);
         return (swarm, swarm.State);

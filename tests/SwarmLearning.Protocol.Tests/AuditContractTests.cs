@@ -17,11 +17,18 @@ public sealed class AuditContractTests
     private ContractRegistry _registry = ContractRegistry.Empty;
     private long _height;
     private int _seconds;
+    private readonly Dictionary<long, string> _hashes = [];
 
-    private TxOutcome Do(ContractTx tx, string sender, bool sameBlock = false, string? beacon = null, bool isOperator = false)
+    /// <summary>Applies <paramref name="tx"/> in a block of its own (or the last one); <paramref name="hash"/> names the block's hash.</summary>
+    private TxOutcome Do(ContractTx tx, string sender, bool sameBlock = false, string? hash = null, bool isOperator = false)
     {
         _height += sameBlock ? 0 : 1;
-        (_registry, var outcome) = _registry.Apply(tx, new TxContext(sender, isOperator, T0.AddSeconds(_seconds), _height, beacon ?? $"block-{_height - 1}"));
+        (_registry, var outcome) = _registry.Apply(tx, new TxContext(sender, isOperator, T0.AddSeconds(_seconds), _height,
+            _hashes.GetValueOrDefault(_height - 1), h => _hashes.GetValueOrDefault(h)));
+        if (!sameBlock || hash is not null)
+        {
+            _hashes[_height] = hash ?? $"block-{_height}";
+        }
         return outcome;
     }
 
@@ -30,7 +37,7 @@ public sealed class AuditContractTests
     private AuditState Audit => State.Audit!;
 
     /// <summary>Five nodes start from the same model; round 1 closes; its leader publishes <see cref="Merged"/>.</summary>
-    private string Published(int auditors = 1)
+    private string Published(int auditors = 1, string? publicationHash = null)
     {
         Do(new CreateContract("c", new TrainingParameters(5, 10, Auditors: auditors), new ContractTimings(TimeSpan.Zero, TimeSpan.FromSeconds(60), 2)), "op", isOperator: true)
             .EnsureAccepted();
@@ -47,7 +54,7 @@ public sealed class AuditContractTests
             Do(new CheckIn("c", id, 1, Start, ContentHash.Of([(byte)(10 + id[0])]), 1), id).EnsureAccepted();
         }
         string leader = State.Round.CurrentLeader!;
-        Do(new PublishMerge("c", leader, 1, Merged, []), leader).EnsureAccepted();
+        Do(new PublishMerge("c", leader, 1, Merged, []), leader, hash: publicationHash).EnsureAccepted();
         return leader;
     }
 
@@ -55,23 +62,64 @@ public sealed class AuditContractTests
         Do(new AuditMerge("c", node, 1, Merged, finding, recomputed ?? (finding == AuditFinding.Agree ? Merged : Other)), node);
 
     [Fact]
-    public void Auditors_are_drawn_only_in_a_later_block_than_the_publication_and_from_its_hash()
+    public void Auditors_are_drawn_in_a_later_block_from_the_hash_of_the_block_holding_the_publication()
     {
-        string leader = Published();
-        Assert.False(Audit.Drawn);
-        Do(new Tick("c"), leader, sameBlock: true); // the publication's own block: its hash was known before publishing
-        Assert.False(Audit.Drawn);
         var drawnBy = new HashSet<string>();
         for (int i = 0; i < 20; i++)
         {
-            var before = _registry;
-            Do(new Tick("c"), leader, beacon: $"hash-{i}");
-            Assert.True(Audit.Drawn);
-            Assert.DoesNotContain(leader, Audit.Auditors);
-            drawnBy.Add(Assert.Single(Audit.Auditors));
-            _registry = before;
+            (_registry, _height, _seconds) = (ContractRegistry.Empty, 0, 0);
+            _hashes.Clear();
+            string leader = Published(publicationHash: $"publication-{i}");
+            Do(new Tick("c"), leader, sameBlock: true); // the publication's own block: its hash is not known yet
+            Assert.False(Audit.Drawn);
+            // Whichever later block draws, and whatever blocks a leader makes before it, the draw is the same.
+            var atOnce = _registry;
+            Do(new Tick("c"), leader);
+            var drawn = Audit.Auditors;
+            _registry = atOnce;
+            Do(new Tick("c"), "op", hash: "a block the leader made", isOperator: true);
+            Assert.Equal(drawn, Audit.Auditors);
+            Assert.DoesNotContain(leader, drawn);
+            drawnBy.Add(Assert.Single(drawn));
         }
-        Assert.True(drawnBy.Count > 1, "the auditor depends on the block hash"); // otherwise a leader could know it in advance
+        Assert.True(drawnBy.Count > 1, "the auditor depends on the publication block's hash, which nobody knows before it is committed");
+    }
+
+    [Fact]
+    public void A_rejected_leader_may_not_publish_again_until_the_order_comes_round_to_it()
+    {
+        string leader = Published();
+        Do(new Tick("c"), leader);
+        Judge(Audit.Auditors[0], AuditFinding.Overruled, Merged).EnsureAccepted();
+        foreach (string member in Audit.Panel.Where(p => p != Audit.Auditors[0]).Take(2))
+        {
+            Judge(member, AuditFinding.Overruled, Merged);
+        }
+        Assert.Null(State.MergedOf(1)); // rejected, nobody marked
+        Assert.Equal("not-leader", Do(new PublishMerge("c", leader, 1, Merged, []), leader).Code);
+        Assert.NotEqual(leader, State.Round.CurrentLeader);
+        Assert.Equal([State.Round.CurrentLeader!], State.Round.LeadersSoFar);
+    }
+
+    [Fact]
+    public void Malformed_or_abusive_verdicts_and_reports_are_refused()
+    {
+        string leader = Published();
+        Do(new Tick("c"), leader);
+        string bystander = Nodes.First(n => n != leader && !Audit.Auditors.Contains(n));
+        Assert.Equal("not-auditor", Judge(bystander, AuditFinding.Overruled, Merged).Code); // no free full-panel recomputes
+        Assert.Equal("being-audited", Do(new ReportLostMerge("c", bystander, 1, Merged), bystander).Code);
+        string[] twice = [.. Enumerable.Repeat(Nodes[0], 3)];
+        Assert.Equal("malformed", Do(new PublishMerge("c", leader, 1, Other, ["not a key!"]), leader).Code);
+    }
+
+    [Fact]
+    public void A_registration_that_creates_a_contract_cannot_turn_verification_off_and_timings_are_bounded()
+    {
+        Do(new RegisterNode("c", "a", Model, new TrainingParameters(2, 10, Auditors: 0)), "a").EnsureAccepted();
+        Assert.Equal(TrainingParameters.DefaultAuditors, State.Parameters.Auditors);
+        var huge = new ContractTimings(TimeSpan.FromDays(365 * 1000), TimeSpan.FromSeconds(60), 2);
+        Assert.Equal("bad-parameters", Do(new CreateContract("d", new TrainingParameters(2, 10), huge), "op", isOperator: true).Code);
     }
 
     [Fact]

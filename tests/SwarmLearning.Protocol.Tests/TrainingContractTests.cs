@@ -43,8 +43,15 @@ public sealed class TrainingContractTests
 
     private ContractState State => _registry.Contracts["c"];
 
-    private void Register(string id, ModelSignature? model = null, TrainingParameters? parameters = null, bool canLead = true) =>
+    private void Register(string id, ModelSignature? model = null, TrainingParameters? parameters = null, bool canLead = true)
+    {
+        if (!_registry.Contracts.ContainsKey("c"))
+        {
+            // Created by an operator: a registration that creates a contract gets the default verification.
+            Do(new CreateContract("c", parameters ?? Params, ContractTimings.Default), "admin", isOperator: true).EnsureAccepted();
+        }
         Do(new RegisterNode("c", id, model ?? Model, parameters ?? Params, canLead), id).EnsureAccepted();
+    }
 
     [Fact]
     public void A_merged_model_lost_with_its_leader_is_merged_again_after_the_leader_timeout_unless_someone_holds_it()
@@ -193,6 +200,7 @@ public sealed class TrainingContractTests
         string other = leader == "a" ? "b" : "a";
         Assert.Equal("not-leader", Do(new PublishMerge("c", other, 1, H1, []), other).Code);
         Assert.Equal("bad-exclusion", Do(new PublishMerge("c", leader, 1, H3, ["a"], ["b"]), leader).Code);
+        Assert.Equal("bad-exclusion", Do(new PublishMerge("c", leader, 1, H3, ["a", "a"]), leader).Code);
         Assert.True(Do(new PublishMerge("c", leader, 1, H3, ["a"], ["a"]), leader).Accepted);
         Assert.Equal(["a"], State.MergedOf(1)!.Unreachable!);
     }

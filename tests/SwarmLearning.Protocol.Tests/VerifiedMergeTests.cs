@@ -141,6 +141,46 @@ public sealed class VerifiedMergeTests
     }
 
     [Fact]
+    public void A_leader_whose_merge_overflows_carries_the_last_model_over_and_is_not_marked()
+    {
+        // x0 declares the largest weight and checks in float32's largest values: server momentum on top of a mean pinned
+        // there overflows. The leader carries the last model over; the auditors recompute the same and agree.
+        var swarm = new SwarmHarness(new TrainingParameters(MinPeers: 5, SyncFrequency: 2, MergeMethod: "fedavgm:0.9"));
+        swarm.MayFail.Add("x0");
+        foreach (string id in Honest.Append("x0"))
+        {
+            swarm.Start(id, epochs: 4, configure: id == "x0" ? p => p with { SampleCount = int.MaxValue } : null,
+                program: id == "x0" ? channel => new ExtremesChannel(channel) : null);
+        }
+        swarm.RunUntil(() => swarm.AllDone(Honest), Hour);
+        Assert.Contains(swarm.NodeLog, line => line.Contains("the last merged model", StringComparison.Ordinal) && line.Contains("carries over", StringComparison.Ordinal));
+        Assert.All(Honest.Append("x0"), id => Assert.Null(swarm.State.Nodes[id].Byzantine));
+        Assert.All(Honest, id => Assert.False(swarm.Nodes[id].Session.LoadedNonFinite));
+        Assert.Equal(swarm.State.FinalModel, swarm.FinalHashOf("a"));
+    }
+
+    /// <summary>A program that checks in float32's largest values.</summary>
+    private sealed class ExtremesChannel(Session.IMlChannel inner) : Session.IMlChannel
+    {
+        public Task<Session.SessionRegistration> RegisterAsync(Session.SwarmParameters parameters, Core.Model.ModelState model, CancellationToken cancellationToken) =>
+            inner.RegisterAsync(parameters, model, cancellationToken);
+
+        public Task<(Session.MergedModel Merged, Core.Model.ModelState Model)> SyncAsync(Session.SyncKind kind, Core.Model.ModelState model, int epochsDone, bool trainedSinceSync, CancellationToken cancellationToken)
+        {
+            if (kind != Session.SyncKind.Initial)
+            {
+                model = model.Clone();
+                model["layer.weight"].AsSpan<float>().Fill(float.MaxValue);
+            }
+            return inner.SyncAsync(kind, model, epochsDone, trainedSinceSync, cancellationToken);
+        }
+
+        public Task<int> ReportAsync(int epochsDone, Ports.Evaluation? evaluation, CancellationToken cancellationToken) => inner.ReportAsync(epochsDone, evaluation, cancellationToken);
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    [Fact]
     public void Without_verification_a_lying_leader_is_adopted_which_is_what_verification_is_for()
     {
         var swarm = Run(AttackKind.LeaderRandom, merge: "coordmedian", auditors: 0);

@@ -43,11 +43,13 @@ internal static class SimulateCommand
         var dpDelta = new Option<double>("--dp-delta") { Description = "differential privacy: delta of the reported (epsilon, delta)", DefaultValueFactory = _ => defaults.DpDelta };
         var dataDir = new Option<string>("--data-dir") { DefaultValueFactory = _ => defaults.DataDirectory, Description = "where the Fashion-MNIST IDX files are" };
         var auditors = new Option<string>("--auditors") { Description = "nodes drawn to recompute every merge (0: verification off), or several separated by commas to compare them (e.g. 0,1)", DefaultValueFactory = _ => "1" };
+        var cutLink = new Option<string?>("--cut-link") { Description = "cut the link between two nodes for the whole run (e.g. node01:node02): neither can fetch the other's files" };
+        var slowNode = new Option<string?>("--slow-node") { Description = "every file a node serves arrives late, e.g. node03:2s (a slow link)" };
         var runLimit = new Option<string?>("--run-limit") { Description = "stop a swarm run that has not finished after this long (e.g. 20m) and report it as stalled, with the accuracy node01 holds then" };
         var output = new Option<string>("--output") { DefaultValueFactory = _ => defaults.OutputDirectory, Description = "folder for report.json, report.png and simulate.log" };
         var command = new Command("simulate", "train a swarm on Fashion-MNIST in this process (real protocol, in-memory ledger and transport) and compare it with each node alone and with all data pooled")
         {
-            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output, runLimit, auditors,
+            nodes, minPeers, merge, attack, model, partition, epochs, syncFrequency, batchSize, learningRate, optimizer, schedule, trainLimit, seed, noBaselines, trainEnd, ownEpochs, resetOptimizer, proximal, scaffold, logitAdjust, dpClip, dpNoise, dpEpsilon, dpDelta, dataDir, output, runLimit, auditors, cutLink, slowNode,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -68,6 +70,8 @@ internal static class SimulateCommand
                     Auditors = [.. parse.GetValue(auditors)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(a =>
                         int.TryParse(a, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n
                         : throw new SwarmException($"--auditors '{a}' is not a whole number (0 turns verification off)"))],
+                    CutLink = parse.GetValue(cutLink) is { } cut ? Pair(cut, "--cut-link") : null,
+                    SlowNode = parse.GetValue(slowNode) is { } slow ? SlowPair(slow) : null,
                     RunLimit = parse.GetValue(runLimit) is { } limit ? Duration.Parse(limit, "--run-limit") : null,
                     Attacks = [.. parse.GetValue(attack)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Attack.Parse)],
                 };
@@ -83,6 +87,15 @@ internal static class SimulateCommand
         });
         return command;
     }
+
+    private static (string, TimeSpan) SlowPair(string text)
+    {
+        var (node, delay) = Pair(text, "--slow-node");
+        return (node, Duration.Parse(delay, "--slow-node"));
+    }
+
+    private static (string, string) Pair(string text, string option) =>
+        text.Split(':', 2) is [var a, var b] && a.Length > 0 && b.Length > 0 ? (a, b) : throw new SwarmException($"{option} '{text}' should look like node01:node02 (or node03:2s)");
 
     /// <summary>" caught a/b" when attackers published under verification, and the honest nodes marked, if any.</summary>
     private static string Caught(SwarmRun run) =>

@@ -39,6 +39,12 @@ internal sealed record SimulateOptions
     public double DpNoise { get; init; }
     public double DpEpsilon { get; init; }
     public double DpDelta { get; init; } = 1e-5;
+    /// <summary>Two nodes whose link is cut for the whole run (null: none).</summary>
+    public (string A, string B)? CutLink { get; init; }
+
+    /// <summary>A node whose files arrive late, and by how much (null: none).</summary>
+    public (string Node, TimeSpan Delay)? SlowNode { get; init; }
+
     /// <summary>Auditors per merge to compare (0: verification off).</summary>
     public IReadOnlyList<int> Auditors { get; init; } = [TrainingParameters.DefaultAuditors];
 

@@ -132,6 +132,16 @@ internal sealed class SimulateRunner(SimulateOptions options, DemoDisplay displa
             {
                 swarm.Network.SetDripping(dripping, true);
             }
+            if (options.CutLink is var (a, b))
+            {
+                swarm.Network.SetLinkCut(a, b, true);
+                display.Event($"the link between {a} and {b} is cut for the whole run");
+            }
+            if (options.SlowNode is var (slow, delay))
+            {
+                swarm.Network.SetSlow(slow, delay);
+                display.Event($"every file {slow} serves arrives {delay.TotalSeconds:0.#} s late");
+            }
             var runs = nodes.Select((n, i) => swarm.Start(ids[i], n.Program, options.Epochs, p => p with { CheckinModelOnTrainEnd = trainEnd }, program: Program(i), byzantine: Node(i))).ToArray();
             var shown = display.ShowAsync(() => { lock (progress) { return [.. progress.Values.OrderBy(p => p.NodeId)]; } }, () => runs.All(r => r.IsCompleted), cancellationToken);
             var all = Task.WhenAll(runs);

@@ -32,7 +32,7 @@ public static class ChainRules
         var (next, _) = state.Execute(state.Height + 1, transactions, time);
         var header = new BlockHeader(state.ChainId, state.Height + 1, state.HeadHash, Block.TxRootOf(transactions), next.StateRoot(), time, proposer.ToString());
         var block = new Block(header, transactions, Convert.ToBase64String(key.SignData(Block.HeaderBytes(header), HashAlgorithmName.SHA256)));
-        return (block, next with { HeadHash = block.Hash });
+        return (block, next.WithHead(block.Hash));
     }
 
     /// <summary>Checks <paramref name="block"/> as the successor of <paramref name="state"/> and returns the state after it.</summary>
@@ -77,7 +77,7 @@ public static class ChainRules
         {
             throw Fault($"state root mismatch: re-executing gives {Short(root)}, the block says {Short(header.StateRoot)}; this SN and the proposer disagree on the contract's result");
         }
-        return (next with { HeadHash = block.Hash }, results);
+        return (next.WithHead(block.Hash), results);
     }
 
     /// <summary>A key's SubjectPublicKeyInfo, base64: how keys are written on the chain.</summary>

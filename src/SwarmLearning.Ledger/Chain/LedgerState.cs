@@ -21,8 +21,20 @@ public sealed record LedgerState(
     ContractRegistry Registry,
     ImmutableSortedDictionary<string, string> Keys,
     ImmutableSortedDictionary<string, long> Nonces,
-    ImmutableSortedDictionary<string, AnnounceSn>? Sns = null)
+    ImmutableSortedDictionary<string, AnnounceSn>? Sns = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    ImmutableSortedDictionary<long, string>? RecentHashes = null)
 {
+    /// <summary>How many of the latest blocks' hashes the state keeps for the contract (auditors are drawn from one).</summary>
+    public const int RecentBlocks = 256;
+
+    /// <summary>The state after the block <paramref name="hash"/> at this state's height: its head, and the recent hashes with it.</summary>
+    public LedgerState WithHead(string hash)
+    {
+        var recent = (RecentHashes ?? ImmutableSortedDictionary<long, string>.Empty).SetItem(Height, hash);
+        return this with { HeadHash = hash, RecentHashes = recent.Count > RecentBlocks ? recent.Remove(recent.Keys.First()) : recent };
+    }
+
     /// <summary>Where each SN serves, by SPIFFE ID.</summary>
     public ImmutableSortedDictionary<string, AnnounceSn> SnDirectory => Sns ?? ImmutableSortedDictionary.Create<string, AnnounceSn>(StringComparer.Ordinal);
 
@@ -104,7 +116,8 @@ public sealed record LedgerState(
             case RotateKey rotate:
                 return (state with { Keys = Keys.SetItem(rotate.Identity, rotate.PublicKey) }, new TxResult(id, true, null, null, []));
             case ContractAction contract:
-                var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time, Height, HeadHash));
+                var (registry, outcome) = Registry.Apply(contract.Tx, new TxContext(Authorization.ContractSender(sender), Authorization.IsOperator(sender), Time, Height, HeadHash,
+                    h => RecentHashes?.GetValueOrDefault(h)));
                 // A refusal by the contract still spends the nonce: the transaction is on the chain.
                 return (state with { Registry = registry }, new TxResult(id, outcome.Accepted, outcome.Code, outcome.Reason, outcome.Events, outcome.Version));
             default:

@@ -66,12 +66,14 @@ public static partial class TrainingContract
             Say(events, state, "audited", $"round {audit.Round}: no node other than its leader '{audit.Leader}' took part in it to audit its merge; it is accepted unaudited");
             return CompleteIfDone(WithLatest(state, state.LatestMerged! with { AuditedBy = [] }) with { Audit = null }, events);
         }
-        string beacon = context.Beacon ?? "";
+        // The hash of the block holding the publication: fixed once it is committed, unknown before, and not the choice of
+        // whoever sends the transaction that draws (a leader could otherwise make blocks and tick when the draw suits it).
+        string beacon = context.BlockHash?.Invoke(audit.PublishedHeight) ?? context.Beacon ?? "";
         string[] auditors = [.. eligible
             .OrderBy(id => AuditorKey(beacon, state.Name, audit.Round, id), StringComparer.Ordinal)
             .ThenBy(id => id, StringComparer.Ordinal)
             .Take(state.Parameters.Auditors)];
-        Say(events, state, "audit", $"round {audit.Round}: the merge {Short(audit.Hash)} by '{audit.Leader}' is audited by {Names(auditors)} (drawn from block {context.Height - 1}'s hash)");
+        Say(events, state, "audit", $"round {audit.Round}: the merge {Short(audit.Hash)} by '{audit.Leader}' is audited by {Names(auditors)} (drawn from the hash of block {audit.PublishedHeight}, which holds the publication)");
         var drawn = audit with { Auditors = [.. auditors], Drawn = true, Deadline = context.BlockTime + state.LeaderTimeout() };
         return Decide(state with { Audit = drawn }, context, events);
     }
@@ -100,9 +102,9 @@ public static partial class TrainingContract
                 ? state // a retried verdict changes nothing
                 : throw Reject("already-judged", $"node '{node.NodeId}' already gave its verdict on round {audit.Round} ({Name(earlier.Finding)})");
         }
-        if (!audit.Asks(node.NodeId) && verdict.Finding is AuditFinding.Agree or AuditFinding.Unavailable)
+        if (!audit.Asks(node.NodeId) && verdict.Finding != AuditFinding.Wrong)
         {
-            throw Reject("not-auditor", $"node '{node.NodeId}' is not asked to audit round {audit.Round}; a node not drawn may only report a merge it found wrong or overruled");
+            throw Reject("not-auditor", $"node '{node.NodeId}' is not asked to audit round {audit.Round}; a node not drawn may only report a merge it found wrong (a claim the panel checks, and marks if false)");
         }
         var merged = state.LatestMerged!;
         var unreachable = (merged.Unreachable ?? []).ToHashSet(StringComparer.Ordinal);
@@ -216,10 +218,22 @@ public static partial class TrainingContract
         {
             candidates = [.. state.ActiveNodes.Where(n => n.CanLead).Select(n => n.NodeId)];
         }
-        var order = LeaderOrder(state.Name, merged.Round, candidates);
-        // The next leader is the one after the rejected leader in the round's order (which it may no longer be part of).
+        if (candidates.Count == 0 && !state.ActiveNodes.Any())
+        {
+            var kept = state.LatestMerged!.Hash;
+            Say(events, state, "rejected", $"round {merged.Round}: the merge {Short(audit.Hash)} by '{merged.Leader}' is rejected: {why}{marking}; no active node is left to merge it again, so the model stays {Short(kept)}");
+            return AfterMerge(state with { History = state.History.Add(new MergedRound(merged.Round, kept, "", [], [], context.BlockTime, AuditedBy: [])) }, events);
+        }
+        if (candidates.Count == 0)
+        {
+            candidates = [.. state.ActiveNodes.Select(n => n.NodeId)]; // nodes that opted out of leading, rather than no leader at all
+        }
+        // The next leader is the one after the rejected leader in the round's order (which it may no longer be part of);
+        // the order starts there, so neither the rejected leader nor those before it may publish until it comes round again.
+        var sorted = LeaderOrder(state.Name, merged.Round, candidates);
         string rejectedKey = LeaderKey(state.Name, merged.Round, merged.Leader);
-        int next = order.Count(id => string.CompareOrdinal(LeaderKey(state.Name, merged.Round, id), rejectedKey) <= 0);
+        int next = sorted.Count(id => string.CompareOrdinal(LeaderKey(state.Name, merged.Round, id), rejectedKey) <= 0) % Math.Max(1, sorted.Count);
+        var order = sorted.Skip(next).Concat(sorted.Take(next)).ToList();
         // Contributions auditors fetched although the leader claimed them unreachable: the next leader gets them from those
         // auditors too, and waits for them.
         var holders = audit.Verdicts.Values.Where(v => v.Fetched is not null && state.Nodes[v.NodeId].IsActive)
@@ -228,7 +242,7 @@ public static partial class TrainingContract
             .ToImmutableSortedDictionary(g => g.Key, g => g.Select(h => h.NodeId).Order(StringComparer.Ordinal).ToImmutableList(), StringComparer.Ordinal);
         var reopened = new RoundState(merged.Round, RoundPhase.Merging,
             [.. onTime.Select(c => new CheckInRecord(c.NodeId, c.ModelHash, c.WeightMicros, true, merged.At))], merged.At,
-            [.. contributions], [.. order], order.Count == 0 ? 0 : next % order.Count, context.BlockTime, holders.Count > 0 ? holders : null);
+            [.. contributions], [.. order], 0, context.BlockTime, holders.Count > 0 ? holders : null);
         Say(events, state, "rejected", $"round {merged.Round}: the merge {Short(audit.Hash)} by '{merged.Leader}' is rejected: {why}{marking}; '{reopened.CurrentLeader}' merges the round again");
         return state with { Round = reopened };
     }

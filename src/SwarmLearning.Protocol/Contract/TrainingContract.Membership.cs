@@ -34,8 +34,10 @@ public static partial class TrainingContract
         }
         if (state is null)
         {
-            CheckSettings(register.Parameters, register.Timings ?? ContractTimings.Default);
-            state = ContractState.Create(register.Contract, register.Parameters, register.Timings ?? ContractTimings.Default);
+            // Verification is the operator's to set: a node whose registration creates the contract gets the default.
+            var parameters = register.Parameters with { Auditors = TrainingParameters.DefaultAuditors };
+            CheckSettings(parameters, register.Timings ?? ContractTimings.Default);
+            state = ContractState.Create(register.Contract, parameters, register.Timings ?? ContractTimings.Default);
             Say(events, state, "created", $"contract '{state.Name}' created by node '{register.NodeId}': minPeers {register.Parameters.MinPeers}, merge {register.Parameters.MergeMethod}");
         }
         if (state.Nodes.GetValueOrDefault(register.NodeId)?.Byzantine is { } mark)

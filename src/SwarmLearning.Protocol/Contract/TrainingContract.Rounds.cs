@@ -90,19 +90,19 @@ public static partial class TrainingContract
             throw Reject("not-leader", $"node '{node.NodeId}' is not a leader of round {round.Number}; '{round.CurrentLeader}' leads it");
         }
         var keys = round.Contributions.Select(c => c.Key).ToHashSet(StringComparer.Ordinal);
-        var unknown = publish.Excluded.FirstOrDefault(k => !keys.Contains(k));
-        if (unknown is not null)
+        var excludedSet = publish.Excluded.ToHashSet(StringComparer.Ordinal);
+        var unreachable = publish.Unreachable ?? [];
+        if (excludedSet.Count != publish.Excluded.Count || unreachable.Distinct(StringComparer.Ordinal).Count() != unreachable.Count)
+        {
+            throw Reject("bad-exclusion", "a contribution is left out twice");
+        }
+        if (publish.Excluded.FirstOrDefault(k => !keys.Contains(k)) is { } unknown)
         {
             throw Reject("bad-exclusion", $"'{unknown}' is not a contribution of round {round.Number}");
         }
-        var unreachable = publish.Unreachable ?? [];
-        if (unreachable.FirstOrDefault(k => !publish.Excluded.Contains(k)) is { } notExcluded)
+        if (unreachable.FirstOrDefault(k => !excludedSet.Contains(k)) is { } notExcluded)
         {
             throw Reject("bad-exclusion", $"'{notExcluded}' is claimed unreachable but not left out");
-        }
-        if (publish.Excluded.Distinct(StringComparer.Ordinal).Count() != publish.Excluded.Count)
-        {
-            throw Reject("bad-exclusion", "a contribution is left out twice");
         }
         if (round.Number == 0)
         {
@@ -110,7 +110,7 @@ public static partial class TrainingContract
         }
         var published = new MergedRound(round.Number, publish.MergedHash, node.NodeId, round.Contributions, [.. publish.Excluded], context.BlockTime,
             unreachable.Count > 0 ? [.. unreachable] : null, round.LeaderSince);
-        if (round.Contributions.Where(c => !publish.Excluded.Contains(c.Key)).Aggregate(Int128.Zero, (sum, c) => sum + c.WeightMicros) <= 0)
+        if (round.Contributions.Where(c => !excludedSet.Contains(c.Key)).Aggregate(Int128.Zero, (sum, c) => sum + c.WeightMicros) <= 0)
         {
             // Nothing usable (every model diverged): the only thing a leader may publish is the last merged model again.
             if (state.LatestMerged is not { } last || last.Hash != publish.MergedHash)
@@ -139,6 +139,10 @@ public static partial class TrainingContract
         if (state.Status == ContractStatus.Completed || merged is null || merged.Round != lost.Round || merged.Hash != lost.MergedHash)
         {
             throw Reject("not-latest", $"model {Short(lost.MergedHash)} of round {lost.Round} is not the latest merged model of an active contract; nothing to reopen");
+        }
+        if (state.Audit is { } open && open.Round == lost.Round && open.Hash == lost.MergedHash)
+        {
+            throw Reject("being-audited", $"the merge {Short(lost.MergedHash)} of round {lost.Round} is being audited: its auditors hold it if it is right, and the audit drops it otherwise");
         }
         if (merged.Leader == node.NodeId || merged.Leader.Length == 0)
         {

@@ -61,6 +61,9 @@ public sealed record TrainingParameters(int MinPeers, int SyncFrequency, string 
 public sealed record ContractTimings(TimeSpan WaitWindow, TimeSpan LeaderTimeout, int MaxStaleness, TimeSpan? StragglerTimeout = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] TimeSpan? LeaderTimeoutFloor = null)
 {
+    /// <summary>The longest any contract timing may be (block time plus it must stay a valid time).</summary>
+    public static readonly TimeSpan MaxTiming = TimeSpan.FromDays(30);
+
     /// <summary>The least time a leader or auditor is given once the timeout is derived from merge times (default 10 s).</summary>
     [JsonIgnore]
     public TimeSpan Floor => LeaderTimeoutFloor ?? TimeSpan.FromSeconds(10);
@@ -88,6 +91,8 @@ public sealed record ContractTimings(TimeSpan WaitWindow, TimeSpan LeaderTimeout
     public string? Problem() =>
         WaitWindow < TimeSpan.Zero ? "the wait window cannot be negative"
         : LeaderTimeout <= TimeSpan.Zero ? "the leader timeout must be positive"
+        : WaitWindow > MaxTiming || LeaderTimeout > MaxTiming || Stragglers > MaxTiming || Floor > MaxTiming
+            ? $"contract timings are at most {MaxTiming.TotalDays:0} days"
         : MaxStaleness < 0 ? "maxStaleness cannot be negative"
         : LeaderTimeoutFloor is { } floor && floor <= TimeSpan.Zero ? "the leader timeout floor must be positive"
         : null;

@@ -67,10 +67,12 @@ public sealed record ResetContract(string Contract) : ContractTx(Contract);
 public sealed record Tick(string Contract) : ContractTx(Contract);
 
 /// <summary>
-/// Who sent a transaction, the block time and height it is applied at, and the hash of the block before (the beacon:
-/// ledger state nobody knows before that block is committed; auditors are drawn from it).
+/// Who sent a transaction, the block time and height it is applied at, the hash of the block before (the beacon), and
+/// the hashes of recent blocks by height (<paramref name="BlockHash"/>; null beyond what the ledger keeps): ledger state
+/// nobody knows before those blocks are committed, from which auditors are drawn.
 /// </summary>
-public sealed record TxContext(string Sender, bool IsOperator, DateTimeOffset BlockTime, long Height = 0, string? Beacon = null);
+public sealed record TxContext(string Sender, bool IsOperator, DateTimeOffset BlockTime, long Height = 0, string? Beacon = null,
+    Func<long, string?>? BlockHash = null);
 
 /// <summary>
 /// A node could not fetch the latest merged model from any node for a leader timeout: its leader is gone and nobody else

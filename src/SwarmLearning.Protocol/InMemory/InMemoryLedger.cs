@@ -16,6 +16,7 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
     private ContractRegistry _registry = ContractRegistry.Empty;
     private long _height;
     private string _headHash = new('0', 64);
+    private readonly Dictionary<long, string> _hashes = [];
 
     /// <summary>Raised after every accepted transaction with its events (for progress displays and tests).</summary>
     public event Action<ContractTx, TxOutcome>? Applied;
@@ -35,9 +36,11 @@ public sealed class InMemoryLedger(TimeProvider time) : ILedger
         {
             var before = _registry;
             _height++;
-            (_registry, outcome) = _registry.Apply(transaction, new TxContext(sender, isOperator, time.GetUtcNow(), _height, _headHash));
+            (_registry, outcome) = _registry.Apply(transaction, new TxContext(sender, isOperator, time.GetUtcNow(), _height, _headHash, h => _hashes.GetValueOrDefault(h)));
             _headHash = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(
                 $"{_headHash}\n{sender}\n{System.Text.Json.JsonSerializer.Serialize(transaction, ContractJson.Options)}")));
+            _hashes[_height] = _headHash;
+            _hashes.Remove(_height - 256);
             if (outcome.Accepted)
             {
                 _log.Add(transaction);

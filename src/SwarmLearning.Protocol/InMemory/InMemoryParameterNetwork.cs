@@ -14,6 +14,8 @@ public sealed class InMemoryParameterNetwork
     private readonly ConcurrentDictionary<string, Store> _stores = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _down = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _dripping = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string, string), bool> _cut = new();
+    private readonly ConcurrentDictionary<string, TimeSpan> _slow = new(StringComparer.Ordinal);
 
     /// <summary>The number of files fetched between nodes so far.</summary>
     public int Transfers => _transfers;
@@ -34,6 +36,16 @@ public sealed class InMemoryParameterNetwork
     /// the fetcher gives up (its cancellation), though the node answers.
     /// </summary>
     public void SetDripping(string nodeId, bool dripping) => _dripping[nodeId] = dripping;
+
+    /// <summary>Cuts (or mends) the link between two nodes: neither can fetch from the other; both still reach everyone else.</summary>
+    public void SetLinkCut(string a, string b, bool cut)
+    {
+        _cut[(a, b)] = cut;
+        _cut[(b, a)] = cut;
+    }
+
+    /// <summary>Makes every file a node serves arrive <paramref name="delay"/> late (a slow link), or on time again with zero.</summary>
+    public void SetSlow(string nodeId, TimeSpan delay) => _slow[nodeId] = delay;
 
     /// <summary>Forgets everything a node stored (a node that comes back with an empty disk).</summary>
     public void Wipe(string nodeId) => _stores.TryRemove(nodeId, out _);
@@ -76,9 +88,13 @@ public sealed class InMemoryParameterNetwork
             {
                 await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken); // a byte every so often: never done
             }
-            if (network._down.GetValueOrDefault(peerNodeId) || network._down.GetValueOrDefault(nodeId))
+            if (network._down.GetValueOrDefault(peerNodeId) || network._down.GetValueOrDefault(nodeId) || network._cut.GetValueOrDefault((nodeId, peerNodeId)))
             {
                 throw new PeerUnavailableException($"node '{peerNodeId}' is unreachable");
+            }
+            if (network._slow.GetValueOrDefault(peerNodeId) is { } slow && slow > TimeSpan.Zero)
+            {
+                await Task.Delay(slow, cancellationToken);
             }
             if (!network._stores.TryGetValue(peerNodeId, out var peer) || !peer.TryRead(hash, out var bytes))
             {

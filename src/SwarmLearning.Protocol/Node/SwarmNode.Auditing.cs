@@ -7,8 +7,9 @@ namespace SwarmLearning.Protocol.Node;
 
 public sealed partial class SwarmNode
 {
-    // Audits this node has taken on (round, merged hash, escalated), so a verdict is computed once per request.
-    private readonly HashSet<(long Round, ContentHash Hash, bool Escalated)> _judged = [];
+    // Audits this node has taken on (round, merged hash, block of the publication, escalated): a verdict once per request;
+    // the same model published again for the round is a new publication, judged again.
+    private readonly HashSet<(long Round, ContentHash Hash, long Published, bool Escalated)> _judged = [];
 
     /// <summary>
     /// The node's standing duties beside its program's training: audits a merge when drawn (or asked as a panel member once
@@ -19,17 +20,34 @@ public sealed partial class SwarmNode
     /// </summary>
     public async Task RunDutiesAsync(CancellationToken cancellationToken)
     {
-        var state = await ledger.GetContractAsync(options.Contract, cancellationToken);
-        while (state is { Status: ContractStatus.Active } && state.Nodes.GetValueOrDefault(options.NodeId)?.IsActive == true)
+        ContractState? state = null;
+        for (int failures = 0; ; )
         {
-            if (state.Audit is { } audit && audit.Asks(options.NodeId) && !audit.Verdicts.ContainsKey(options.NodeId)
-                && _judged.Add((audit.Round, audit.Hash, audit.Escalated)))
+            try
             {
-                await AuditAsync(state, audit, cancellationToken);
-                state = await ledger.GetContractAsync(options.Contract, cancellationToken);
-                continue;
+                state ??= await ledger.GetContractAsync(options.Contract, cancellationToken);
+                if (state is not { Status: ContractStatus.Active } || state.Nodes.GetValueOrDefault(options.NodeId)?.IsActive != true)
+                {
+                    return;
+                }
+                if (state.Audit is { } audit && audit.Asks(options.NodeId) && !audit.Verdicts.ContainsKey(options.NodeId)
+                    && _judged.Add((audit.Round, audit.Hash, audit.PublishedHeight, audit.Escalated)))
+                {
+                    await AuditAsync(state, audit, cancellationToken);
+                    state = null; // read again
+                    continue;
+                }
+                state = await NextStateAsync(state, cancellationToken);
+                failures = 0;
             }
-            state = await NextStateAsync(state, cancellationToken);
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                // The SNs out of reach past the client's patience, or anything else: the duties go on, later.
+                failures++;
+                Log.AuditFailed(_logger, options.NodeId, state?.Audit?.Round ?? -1, $"{e.Message}; trying again");
+                await Task.Delay(options.RetryDelay * Math.Min(30, 1 << Math.Min(failures, 5)), time, cancellationToken);
+                state = null;
+            }
         }
     }
 
@@ -71,8 +89,11 @@ public sealed partial class SwarmNode
         var excluded = merged.Excluded.ToHashSet(StringComparer.Ordinal);
         var unreachable = (merged.Unreachable ?? []).ToHashSet(StringComparer.Ordinal);
         // Sources: the owner, then the leader (it holds what it merged), then nodes that already vouched for the inputs.
-        string[] holders = [merged.Leader, .. audit.Verdicts.Values.Where(v => v.Finding is AuditFinding.Agree or AuditFinding.Overruled).Select(v => v.NodeId)];
-        var gathered = await GatherAsync(state, [.. merged.Contributions.Where(c => c.WeightMicros > 0)], c => [c.NodeId, .. holders], _ => false, cancellationToken);
+        string[] vouched = [.. audit.Verdicts.Values.Where(v => v.Finding is AuditFinding.Agree or AuditFinding.Overruled).Select(v => v.NodeId)];
+        // What the leader merged, it holds: ask it first (an owner serving only the leader must not make the audit fail);
+        // what it left out, ask the owner first.
+        var gathered = await GatherAsync(state, [.. merged.Contributions.Where(c => c.WeightMicros > 0)],
+            c => excluded.Contains(c.Key) ? [c.NodeId, .. vouched, merged.Leader] : [merged.Leader, c.NodeId, .. vouched], _ => false, cancellationToken);
         AuditMerge Verdict(AuditFinding finding, ContentHash recomputed, string detail, IReadOnlyList<string>? fetched = null) =>
             new(options.Contract, options.NodeId, merged.Round, merged.Hash, finding, recomputed, detail.Length == 0 ? null : detail.Length > 250 ? detail[..250] : detail, fetched);
 

@@ -83,7 +83,7 @@ public sealed partial class SwarmNode
     /// </summary>
     private async Task<string?> TryFetchAsync(ContentHash hash, NodeRecord source, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var timer = new CancellationTokenSource(timeout, time);
+        using var timer = timeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(timeout, time);
         using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         try
         {

@@ -54,7 +54,7 @@ public sealed partial class SwarmNode
         var local = contributions.Where(c => store.Contains(c.ModelHash)).ToHashSet();
         int remote = contributions.Count - local.Count;
         var fetches = contributions.ToDictionary(c => c, _ => CancellationTokenSource.CreateLinkedTokenSource(cancellationToken));
-        var pending = contributions.ToDictionary(c => FetchAndCheckAsync(state, c, sources(c), fetches[c].Token), c => c);
+        var pending = contributions.ToDictionary(c => FetchAndCheckAsync(state, c, sources(c), floor, fetches[c].Token), c => c);
         var done = new List<Gathered>(contributions.Count);
         int arrivedRemote = 0;
         DateTimeOffset? halfAt = null;
@@ -123,22 +123,21 @@ public sealed partial class SwarmNode
     }
 
     /// <summary>Fetches one contribution (from each source in turn) and checks it; never throws but for cancellation.</summary>
-    private async Task<Gathered> FetchAndCheckAsync(ContractState state, MergeContribution contribution, IReadOnlyList<string> sources, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fetches one contribution and checks it; never throws but for cancellation. Every source but the last gets
+    /// <paramref name="slice"/> (a source that drip-feeds must not keep the others from being asked); the last gets what
+    /// is left of the gathering. A download cut short resumes from the next source.
+    /// </summary>
+    private async Task<Gathered> FetchAndCheckAsync(ContractState state, MergeContribution contribution, IReadOnlyList<string> sources, TimeSpan slice, CancellationToken cancellationToken)
     {
         string reason = "no node to fetch it from";
-        foreach (string source in sources.Distinct())
+        var asked = sources.Distinct().Where(s => s != options.NodeId && state.Nodes.ContainsKey(s)).ToList();
+        for (int i = 0; i < asked.Count && !store.Contains(contribution.ModelHash); i++)
         {
-            if (store.Contains(contribution.ModelHash))
+            var source = state.Nodes[asked[i]];
+            if (await TryFetchAsync(contribution.ModelHash, source, i < asked.Count - 1 ? slice : Timeout.InfiniteTimeSpan, cancellationToken) is { } failed)
             {
-                break;
-            }
-            try
-            {
-                await transport.FetchAsync(contribution.ModelHash, source, state.Nodes.GetValueOrDefault(source)?.Address, cancellationToken);
-            }
-            catch (PeerUnavailableException e)
-            {
-                reason = e.Message;
+                reason = failed;
             }
         }
         if (!store.Contains(contribution.ModelHash))

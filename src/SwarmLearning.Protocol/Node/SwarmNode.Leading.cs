@@ -37,13 +37,15 @@ public sealed partial class SwarmNode
             List<string> excluded = [.. gathered.Where(g => !g.Usable).Select(g => g.Contribution.Key)];
             if (merged.CarriedOver)
             {
-                if (unreachable.Count > 0)
+                // With the models it could not fetch another leader may merge; once every node of the order has tried,
+                // the last model carries over (naming what was unreachable) rather than the round rotating for ever.
+                if (unreachable.Count > 0 && round.LeaderIndex < round.LeaderOrder.Count - 1)
                 {
                     Log.MergeFailed(_logger, options.NodeId, round.Number, $"{merged.Note}; with the models it could not fetch another leader may merge");
                     return;
                 }
-                // Every model diverged (or merging them overflowed): keep the last good model rather than stall the swarm.
-                excluded = [.. gathered.Select(g => g.Contribution.Key)];
+                // Every model diverged, or merging them overflowed: keep the last good model rather than stall the swarm.
+                // Only what is really unusable is left out: auditors recompute the same carry-over from the rest.
                 Log.CarriedOver(_logger, options.NodeId, round.Number, merged.Hash.Short);
             }
             else
