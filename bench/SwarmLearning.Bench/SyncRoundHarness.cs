@@ -63,11 +63,21 @@ internal static class SyncRoundHarness
         Directory.Delete(root, recursive: true);
     }
 
+    /// <summary>How many merges of <paramref name="contract"/> were verified by an auditor (a check that the setting took).</summary>
+    private static int Audited(Uri[] sns, Func<SpiffeId, ISvidSource> identity, string contract)
+    {
+        using var ledger = new SnLedgerClient(sns, identity(SpiffeId.Parse($"spiffe://{Domain}/swci/bench")), OperatorKey, Domain + "/main");
+        var state = ledger.GetContractAsync(contract, CancellationToken.None).GetAwaiter().GetResult();
+        return state?.History.Count(m => m.AuditedBy is { Count: > 0 }) ?? -1;
+    }
+
+    // The bench's operator: one identity, one ledger key, for every contract it creates.
+    private static readonly System.Security.Cryptography.ECDsa OperatorKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+
     /// <summary>Creates a contract as an operator (the audits' setting is the contract's, not the nodes').</summary>
     private static async Task CreateContractAsync(Uri[] sns, Func<SpiffeId, ISvidSource> identity, CreateContract create)
     {
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        using var ledger = new SnLedgerClient(sns, identity(SpiffeId.Parse($"spiffe://{Domain}/swci/bench")), key, Domain + "/main");
+        using var ledger = new SnLedgerClient(sns, identity(SpiffeId.Parse($"spiffe://{Domain}/swci/bench")), OperatorKey, Domain + "/main");
         await ledger.RegisterKeyAsync(CancellationToken.None);
         (await ledger.SubmitAsync(create, CancellationToken.None)).EnsureAccepted();
     }
@@ -104,7 +114,10 @@ internal static class SyncRoundHarness
             var medians = new double[2];
             foreach (int auditors in new[] { 0, 1 })
             {
-                var started = await StartNodesAsync(root, $"a{contract++}", nodes, Identity, sns, auditors);
+                string name = $"a{contract++}";
+                // The operator sets verification (a registration that creates a contract always gets it on).
+                await CreateContractAsync(sns, Identity, new CreateContract(name, new TrainingParameters(nodes, 1, Auditors: auditors), new ContractTimings(TimeSpan.Zero, TimeSpan.FromMinutes(5), 2)));
+                var started = await StartNodesAsync(root, name, nodes, Identity, sns, auditors);
                 var times = await MeasureRoundsAsync(started, size, rounds);
                 medians[auditors] = times.Order().ElementAt(times.Count / 2);
                 foreach (var node in started)
@@ -113,6 +126,7 @@ internal static class SyncRoundHarness
                 }
             }
             Console.WriteLine($"| {pair} | {nodes} | {size / 1e6:F0}M | {medians[0]:F2} s | {medians[1]:F2} s | {medians[1] / medians[0]:F2} |");
+            Console.WriteLine($"|   | audits on the ledger: {Audited(sns, Identity, $"a{contract - 2}")} with verification off, {Audited(sns, Identity, $"a{contract - 1}")} with 1 auditor |");
         }
         foreach (int auditors in new[] { 0, 1, 0, 1 })
         {

@@ -54,10 +54,12 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
             await using var shown = dashboard;
             await CreateContractAsync(operatorIdentity, cancellationToken);
             var nodes = await StartNodesAsync(example, cancellationToken);
+            var training = Stopwatch.StartNew(); // from the last node's start to the last program's end
             string images = options.ImagesPerNode > 0 ? $"{options.ImagesPerNode} images" : "its whole share";
             console.MarkupLine($"[bold]training[/]: {options.Nodes} nodes x {images} ({options.Partition}, seed {options.Seed}), {options.Epochs} epochs, sync every {options.SyncFrequency} batches, " +
                 $"minPeers {options.MinPeers}, merge {options.Merge}; recipe {string.Join(' ', options.Recipe.ToArguments())}");
             await _display.ShowAsync(Task.WhenAll(nodes.Select(n => n.WaitForExitAsync(cancellationToken))));
+            training.Stop();
             var failed = nodes.Where(n => n.ExitCode != 0).ToList();
             if (failed.Count > 0)
             {
@@ -75,7 +77,7 @@ internal sealed partial class UpRunner(UpOptions options, IAnsiConsole console)
                 options.TestImages, [.. shares.Select(s => s.Count)],
                 [new SwarmRun(options.Merge, swarmAccuracy, ledger.Merges.Count, finals.Values.Distinct().Count() == 1 && finals.Values.First() == ledger.FinalModel, ledger.FinalModel ?? "", [], clock.Elapsed.TotalSeconds)],
                 alone, central, "swarm up " + string.Join(' ', Environment.GetCommandLineArgs().Skip(2)));
-            var report = new UpReport(accuracy, ledger, finals, clock.Elapsed.TotalSeconds);
+            var report = new UpReport(accuracy, ledger, finals, clock.Elapsed.TotalSeconds, training.Elapsed.TotalSeconds);
             Print(report, alone, central);
             await File.WriteAllTextAsync(Path.Combine(options.Home, "report.json"), JsonSerializer.Serialize(report, SimulateReport.JsonOptions), cancellationToken);
             SimulateChart.Save(accuracy, Path.Combine(options.Home, "report.png"));
