@@ -34,8 +34,7 @@ internal static class SyncRoundHarness
     {
         string root = Path.Combine(Path.GetTempPath(), "swarm-bench-sync-" + Guid.NewGuid().ToString("N")[..8]);
         using var ca = CertificateAuthority.OpenOrCreate(Path.Combine(root, "ca"), Domain, TimeProvider.System);
-        var bundle = new TrustBundle([ca.Certificate]);
-        ISvidSource Identity(SpiffeId id) => new StaticSvidSource(ca.IssueCredential(id, TimeSpan.FromHours(4), DateTimeOffset.UtcNow), bundle);
+        var Identity = Issuer(ca);
         var (sn, sns) = await StartSnAsync(root, Identity);
         await using var _ = sn;
 
@@ -82,6 +81,13 @@ internal static class SyncRoundHarness
         (await ledger.SubmitAsync(create, CancellationToken.None)).EnsureAccepted();
     }
 
+    /// <summary>SVIDs of 4 hours from <paramref name="ca"/>, for any identity the bench needs.</summary>
+    private static Func<SpiffeId, ISvidSource> Issuer(CertificateAuthority ca)
+    {
+        var bundle = new TrustBundle([ca.Certificate]);
+        return id => new StaticSvidSource(ca.IssueCredential(id, TimeSpan.FromHours(4), DateTimeOffset.UtcNow), bundle);
+    }
+
     private static async Task<(SnHost Host, Uri[] Sns)> StartSnAsync(string root, Func<SpiffeId, ISvidSource> identity)
     {
         var snOptions = new SnOptions
@@ -102,8 +108,7 @@ internal static class SyncRoundHarness
     {
         string root = Path.Combine(Path.GetTempPath(), "swarm-bench-audit-" + Guid.NewGuid().ToString("N")[..8]);
         using var ca = CertificateAuthority.OpenOrCreate(Path.Combine(root, "ca"), Domain, TimeProvider.System);
-        var bundle = new TrustBundle([ca.Certificate]);
-        ISvidSource Identity(SpiffeId id) => new StaticSvidSource(ca.IssueCredential(id, TimeSpan.FromHours(4), DateTimeOffset.UtcNow), bundle);
+        var Identity = Issuer(ca);
         var (sn, sns) = await StartSnAsync(root, Identity);
         await using var _ = sn;
         Console.WriteLine($"| run | nodes | parameters | round, verification off (median of {rounds}) | round, 1 auditor (median of {rounds}) | ratio |");

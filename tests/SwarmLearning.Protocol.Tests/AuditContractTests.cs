@@ -58,6 +58,16 @@ public sealed class AuditContractTests
         return leader;
     }
 
+    /// <summary>The drawn auditor overrules (escalating), then two more of the four-node panel: a majority, with nobody marked.</summary>
+    private void OverruledByTheAuditorAndTwoOfThePanel()
+    {
+        Judge(Audit.Auditors[0], AuditFinding.Overruled, Merged).EnsureAccepted();
+        foreach (string member in Audit.Panel.Where(p => p != Audit.Auditors[0]).Take(2))
+        {
+            Judge(member, AuditFinding.Overruled, Merged);
+        }
+    }
+
     private TxOutcome Judge(string node, AuditFinding finding, ContentHash? recomputed = null) =>
         Do(new AuditMerge("c", node, 1, Merged, finding, recomputed ?? (finding == AuditFinding.Agree ? Merged : Other)), node);
 
@@ -90,11 +100,7 @@ public sealed class AuditContractTests
     {
         string leader = Published();
         Do(new Tick("c"), leader);
-        Judge(Audit.Auditors[0], AuditFinding.Overruled, Merged).EnsureAccepted();
-        foreach (string member in Audit.Panel.Where(p => p != Audit.Auditors[0]).Take(2))
-        {
-            Judge(member, AuditFinding.Overruled, Merged);
-        }
+        OverruledByTheAuditorAndTwoOfThePanel();
         Assert.Null(State.MergedOf(1)); // rejected, nobody marked
         Assert.Equal("not-leader", Do(new PublishMerge("c", leader, 1, Merged, []), leader).Code);
         Assert.NotEqual(leader, State.Round.CurrentLeader);
@@ -210,11 +216,7 @@ public sealed class AuditContractTests
     {
         string leader = Published();
         Do(new Tick("c"), leader);
-        Judge(Audit.Auditors[0], AuditFinding.Overruled, Merged).EnsureAccepted();
-        foreach (string member in Audit.Panel.Where(p => p != Audit.Auditors[0]).Take(2))
-        {
-            Judge(member, AuditFinding.Overruled, Merged);
-        }
+        OverruledByTheAuditorAndTwoOfThePanel();
         Assert.Null(State.MergedOf(1));
         Assert.All(Nodes, n => Assert.Null(State.Nodes[n].Byzantine));
     }
